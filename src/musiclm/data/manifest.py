@@ -1,0 +1,124 @@
+"""The one manifest format every corpus shares: JSON Lines, one :class:`ClipRecord` a row.
+
+The data engine, the MusicCaps loader and the folder loader all write this format, and
+every later stage (tokenizers, MuLan, the token stages, eval) reads only this format.
+Paths in ``audio``/``midi`` are relative to the manifest's folder so a corpus can move.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from musiclm.errors import UserError
+from musiclm.io import atomic_path
+
+MANIFEST_NAME = "manifest.jsonl"
+
+
+@dataclass
+class Instrument:
+    """A part that sounds in the clip; ``program`` is the General MIDI program (0-127),
+    or the drum-kit preset (bank 128) when ``drum`` is true."""
+
+    name: str
+    program: int = -1
+    drum: bool = False
+    role: str | None = None  # melody / harmony / bass / pad / drums / percussion / counter
+
+
+@dataclass
+class Section:
+    name: str  # intro / verse / chorus / bridge / outro / ...
+    start: float  # seconds
+    end: float
+
+
+@dataclass
+class ClipRecord:
+    """One captioned clip. Fields beyond ``id``/``audio``/``captions`` may be unknown
+    (``None`` or empty) for real-world corpora."""
+
+    id: str
+    audio: str  # path relative to the manifest's folder
+    sample_rate: int
+    seconds: float
+    captions: list[str]
+    aspects: list[str] = field(default_factory=list)
+    genre: str | None = None
+    tempo: float | None = None  # beats per minute
+    key: str | None = None  # tonic, e.g. "F#"
+    mode: str | None = None  # major / minor / dorian / ...
+    meter: str | None = None  # e.g. "4/4"
+    instruments: list[Instrument] = field(default_factory=list)
+    mood: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    melody_source: str | None = None
+    midi: str | None = None  # path relative to the manifest's folder
+    source: str = "synth"  # synth / musiccaps / folder
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ClipRecord:
+        known = {f.name for f in fields(cls)}
+        missing = [k for k in ("id", "audio", "sample_rate", "seconds", "captions") if k not in d]
+        if missing:
+            raise ValueError(f"missing field(s) {', '.join(missing)}")
+        kw = {k: v for k, v in d.items() if k in known}
+        kw["instruments"] = [Instrument(**i) for i in d.get("instruments") or []]
+        kw["sections"] = [Section(**s) for s in d.get("sections") or []]
+        if not isinstance(kw["captions"], list):
+            raise ValueError("captions must be a list of strings")
+        return cls(**kw)
+
+    @property
+    def instrument_names(self) -> list[str]:
+        return [i.name for i in self.instruments]
+
+
+def manifest_path(path: str | os.PathLike) -> Path:
+    """Accept a corpus folder or a manifest file; return the manifest file's path."""
+    p = Path(path)
+    return p / MANIFEST_NAME if p.is_dir() else p
+
+
+def read_manifest(path: str | os.PathLike) -> list[ClipRecord]:
+    """Read a manifest (or the manifest inside a corpus folder).
+
+    Raises:
+        UserError: the file is missing or a row is malformed (the line number is given).
+    """
+    p = manifest_path(path)
+    if not p.is_file():
+        raise UserError(f"no manifest at {p} (expected a corpus folder holding {MANIFEST_NAME})")
+    records = []
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(ClipRecord.from_dict(json.loads(line)))
+            except (ValueError, TypeError) as e:
+                raise UserError(f"{p}:{n}: bad manifest row: {e}") from None
+    return records
+
+
+def write_manifest(path: str | os.PathLike, records: list[ClipRecord]) -> Path:
+    """Write a manifest atomically (a reader never sees half a file)."""
+    p = manifest_path(path)
+    with atomic_path(p) as tmp:
+        with tmp.open("w", encoding="utf-8") as f:
+            for r in records:
+                f.write(r.to_json() + "\n")
+    return p
+
+
+def resolve(manifest: str | os.PathLike, relative: str) -> Path:
+    """Absolute path of a manifest-relative file (``record.audio`` or ``record.midi``)."""
+    return manifest_path(manifest).parent / relative

@@ -1,0 +1,114 @@
+"""File and audio I/O shared by every stage: atomic writes, reading and resampling audio.
+
+Every file the project writes goes through :func:`atomic_path` so a killed job never
+leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from musiclm.errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    The temporary file keeps ``path``'s suffix (or ``suffix``) so libraries that pick a
+    format from the extension (soundfile, matplotlib) still work.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> None:
+    """Write mono or (samples, channels) float audio atomically; format from the suffix.
+
+    FLAC and WAV are written as 16-bit PCM (FLAC is lossless, so this is the only loss).
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim not in (1, 2):
+        raise ValueError(f"audio must be (samples,) or (samples, channels), got {audio.shape}")
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def read_audio(
+    path: str | os.PathLike,
+    sample_rate: int | None = None,
+    *,
+    mono: bool = True,
+    start: float = 0.0,
+    seconds: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read (part of) an audio file as float32, optionally mixed to mono and resampled.
+
+    Args:
+        sample_rate: target rate; ``None`` keeps the file's rate.
+        start, seconds: the window to read, in seconds of the file (read without
+            decoding the whole file where the format allows).
+    Returns:
+        ``(audio, rate)`` with audio ``(samples,)`` if mono else ``(samples, channels)``.
+    Raises:
+        UserError: the file is missing or not readable audio.
+    """
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate = f.samplerate
+            first = int(round(start * rate))
+            frames = -1 if seconds is None else int(round(seconds * rate))
+            if first:
+                f.seek(min(first, f.frames))
+            audio = f.read(frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise UserError(f"cannot read audio {path}: {e}") from None
+    if mono:
+        audio = audio.mean(axis=1)
+    if sample_rate is not None and sample_rate != rate:
+        audio = resample(audio, rate, sample_rate)
+        rate = sample_rate
+    return np.ascontiguousarray(audio, dtype=np.float32), rate
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """High-quality resampling (soxr, VHQ) along the first axis."""
+    if from_rate == to_rate:
+        return audio
+    return soxr.resample(audio, from_rate, to_rate, quality="VHQ").astype(np.float32)
+
+
+def audio_info(path: str | os.PathLike) -> tuple[int, float]:
+    """Return ``(sample_rate, seconds)`` of an audio file without decoding it."""
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        raise UserError(f"cannot read audio {path}: {e}") from None
+    return info.samplerate, info.frames / info.samplerate
