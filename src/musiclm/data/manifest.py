@@ -83,9 +83,9 @@ class ClipRecord:
 
 
 def manifest_path(path: str | os.PathLike) -> Path:
-    """Accept a corpus folder or a manifest file; return the manifest file's path."""
+    """Accept a corpus folder (existing or not) or a ``.jsonl`` file; return the manifest's path."""
     p = Path(path)
-    return p / MANIFEST_NAME if p.is_dir() else p
+    return p if p.suffix == ".jsonl" and not p.is_dir() else p / MANIFEST_NAME
 
 
 def read_manifest(path: str | os.PathLike) -> list[ClipRecord]:
