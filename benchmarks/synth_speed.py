@@ -30,7 +30,9 @@ from musiclm.io import write_audio
 def stage_timings(n: int, seconds: float, sample_rate: int, tmp: Path) -> dict[str, list[float]]:
     cfg = SynthConfig(seed=99, seconds=seconds, sample_rate=sample_rate)
     renderer = Renderer(sample_rate)
-    times: dict[str, list[float]] = {k: [] for k in ("compose", "caption", "render", "write", "total", "cli")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("compose", "caption", "render", "write", "total", "cli")
+    }
     sf2 = str(find_soundfont())
     for i in range(n):
         t0 = time.perf_counter()
@@ -44,25 +46,45 @@ def stage_timings(n: int, seconds: float, sample_rate: int, tmp: Path) -> dict[s
         write_audio(tmp / f"{i}.flac", audio, sample_rate)
         write_midi(song, tmp / f"{i}.mid")
         t4 = time.perf_counter()
-        for k, v in zip(("compose", "caption", "render", "write", "total"), (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0)):
+        for k, v in zip(
+            ("compose", "caption", "render", "write", "total"),
+            (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0),
+        ):
             times[k].append(v)
         if shutil.which("fluidsynth"):
             t5 = time.perf_counter()
-            subprocess.run(["fluidsynth", "-ni", "-q", "-r", str(sample_rate), "-F", str(tmp / f"{i}.wav"), sf2,
-                            str(tmp / f"{i}.mid")], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "fluidsynth",
+                    "-ni",
+                    "-q",
+                    "-r",
+                    str(sample_rate),
+                    "-F",
+                    str(tmp / f"{i}.wav"),
+                    sf2,
+                    str(tmp / f"{i}.mid"),
+                ],
+                check=True,
+                capture_output=True,
+            )
             times["cli"].append(time.perf_counter() - t5)
     renderer.close()
     return times
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--clips", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sample-rate", type=int, default=24000)
     ap.add_argument("--sample", type=int, default=40, help="clips for the per-stage timings")
-    ap.add_argument("--out", type=Path, default=None, help="keep the corpus here (default: a temp dir)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="keep the corpus here (default: a temp dir)"
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -75,19 +97,31 @@ def main() -> None:
         print(f"  pipeline: {args.seconds / ours:.0f}x real time per process")
         if t["cli"]:
             cli = statistics.median(t["cli"])
-            print(f"  baseline `fluidsynth -F` CLI, render only: {cli * 1000:.1f} ms = {args.seconds / cli:.0f}x real time")
-            print(f"  ratio: our whole pipeline is {cli / ours:.2f}x the speed of the CLI's render alone")
+            print(
+                f"  baseline `fluidsynth -F` CLI, render only: {cli * 1000:.1f} ms"
+                f" = {args.seconds / cli:.0f}x real time"
+            )
+            print(
+                f"  ratio: our whole pipeline runs {cli / ours:.2f}x the speed of the CLI's render"
+            )
 
         out = args.out or tmp / "corpus"
         if args.out and out.exists():
             shutil.rmtree(out)
         t0 = time.perf_counter()
-        res = synth_corpus(out, args.clips, SynthConfig(seed=2024, seconds=args.seconds,
-                           sample_rate=args.sample_rate), workers=args.workers)
+        res = synth_corpus(
+            out,
+            args.clips,
+            SynthConfig(seed=2024, seconds=args.seconds, sample_rate=args.sample_rate),
+            workers=args.workers,
+        )
         wall = time.perf_counter() - t0
         print(f"\n## corpus: {res.clips} clips x {args.seconds:g} s with {args.workers} workers")
-        print(f"  wall {wall:.1f} s ({wall / 60:.1f} min); {res.seconds_of_audio / wall:.0f}x real time "
-              f"(goal >= 50x); {res.seconds_of_audio / 3600:.2f} h of audio")
+        print(
+            f"  wall {wall:.1f} s ({wall / 60:.1f} min); "
+            f"{res.seconds_of_audio / wall:.0f}x real time "
+            f"(goal >= 50x); {res.seconds_of_audio / 3600:.2f} h of audio"
+        )
         report = build_report(out)
         print("\n" + report.markdown)
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Make, import and inspect captioned music corpora (one shared manifest format).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Make, import and inspect captioned music corpora (one shared manifest format).",
+    no_args_is_help=True,
+)
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -19,20 +21,40 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 @app.command()
 def synth(
-    out_dir: Path = typer.Argument(..., help="Folder to write the corpus into (created if needed)."),
+    out_dir: Path = typer.Argument(
+        ..., help="Folder to write the corpus into (created if needed)."
+    ),
     clips: int = typer.Option(100, "--clips", "-n", help="Number of clips in the corpus."),
-    seconds: float = typer.Option(10.0, "--seconds", "-s", help="Length of every clip, 5 to 300 s (whole songs)."),
+    seconds: float = typer.Option(
+        10.0, "--seconds", "-s", help="Length of every clip, 5 to 300 s (whole songs)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i depends only on (seed, i)."),
-    workers: int = typer.Option(1, "--workers", "-j", help="Parallel render processes (one per core is best)."),
-    genre: list[str] = typer.Option(None, "--genre", "-g", help="Only these genres (repeat or comma-separate). "
-                                    "See `musiclm data genres`."),
-    sample_rate: int = typer.Option(24000, "--sample-rate", "-r", help="Output sample rate in Hz (mono FLAC)."),
-    lead: str = typer.Option(None, "--lead", help="Force the melody instrument, e.g. violin. "
-                             "See `musiclm data instruments`."),
-    arrangement: str = typer.Option(None, "--arrangement", help="Force an arrangement: band, 'only humming', "
-                                    "'only whistling' or solo."),
+    workers: int = typer.Option(
+        1, "--workers", "-j", help="Parallel render processes (one per core is best)."
+    ),
+    genre: list[str] = typer.Option(
+        None,
+        "--genre",
+        "-g",
+        help="Only these genres (repeat or comma-separate). See `musiclm data genres`.",
+    ),
+    sample_rate: int = typer.Option(
+        24000, "--sample-rate", "-r", help="Output sample rate in Hz (mono FLAC)."
+    ),
+    lead: str = typer.Option(
+        None,
+        "--lead",
+        help="Force the melody instrument, e.g. violin. See `musiclm data instruments`.",
+    ),
+    arrangement: str = typer.Option(
+        None,
+        "--arrangement",
+        help="Force an arrangement: band, 'only humming', 'only whistling' or solo.",
+    ),
     shard_size: int = typer.Option(100, "--shard-size", help="Clips per shard folder."),
-    soundfont: Path = typer.Option(None, "--soundfont", help="A General MIDI .sf2 (default: FluidR3_GM)."),
+    soundfont: Path = typer.Option(
+        None, "--soundfont", help="A General MIDI .sf2 (default: FluidR3_GM)."
+    ),
     no_midi: bool = typer.Option(False, "--no-midi", help="Do not keep the MIDI scores."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -45,16 +67,35 @@ def synth(
     """
     from musiclm.data.synth.engine import SynthConfig, synth_corpus
 
-    cfg = SynthConfig(seed=seed, seconds=seconds, sample_rate=sample_rate, genres=_split(genre), lead=lead,
-                      arrangement=arrangement, shard_size=shard_size, midi=not no_midi)
-    res = synth_corpus(out_dir, clips, cfg, workers=workers, soundfont=str(soundfont) if soundfont else None,
-                       progress=not quiet)
-    typer.echo(f"{res.clips} clips ({res.seconds_of_audio / 3600:.2f} h, {res.rendered} rendered now) -> {res.manifest}")
+    cfg = SynthConfig(
+        seed=seed,
+        seconds=seconds,
+        sample_rate=sample_rate,
+        genres=_split(genre),
+        lead=lead,
+        arrangement=arrangement,
+        shard_size=shard_size,
+        midi=not no_midi,
+    )
+    res = synth_corpus(
+        out_dir,
+        clips,
+        cfg,
+        workers=workers,
+        soundfont=str(soundfont) if soundfont else None,
+        progress=not quiet,
+    )
+    typer.echo(
+        f"{res.clips} clips ({res.seconds_of_audio / 3600:.2f} h, {res.rendered} rendered now)"
+        f" -> {res.manifest}"
+    )
 
 
 @app.command()
 def report(
-    corpus: Path = typer.Argument(..., help="A corpus folder (with manifest.jsonl) or a manifest file."),
+    corpus: Path = typer.Argument(
+        ..., help="A corpus folder (with manifest.jsonl) or a manifest file."
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Report folder (default: CORPUS/report)."),
 ) -> None:
     """Coverage and bias report: genres, instruments, tempi, keys, moods, durations, melody sources.
@@ -69,9 +110,15 @@ def report(
 
 @app.command("import-musiccaps")
 def import_musiccaps(
-    csv: Path = typer.Argument(..., help="musiccaps-public.csv (ytid, start_s, end_s, aspect_list, caption)."),
-    clips_dir: Path = typer.Argument(..., help="Folder holding the clips you have (named by ytid)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Where to write manifest.jsonl (default: CLIPS_DIR)."),
+    csv: Path = typer.Argument(
+        ..., help="musiccaps-public.csv (ytid, start_s, end_s, aspect_list, caption)."
+    ),
+    clips_dir: Path = typer.Argument(
+        ..., help="Folder holding the clips you have (named by ytid)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Where to write manifest.jsonl (default: CLIPS_DIR)."
+    ),
 ) -> None:
     """Index your local MusicCaps clips into a manifest; missing clips are counted, not fatal."""
     from musiclm.data.loaders import import_musiccaps as run
@@ -81,10 +128,14 @@ def import_musiccaps(
 
 @app.command("import-folder")
 def import_folder(
-    folder: Path = typer.Argument(..., help="Folder of audio with .txt (one caption a line) or .json sidecars."),
-    out: Path = typer.Option(None, "--out", "-o", help="Where to write manifest.jsonl (default: FOLDER)."),
+    folder: Path = typer.Argument(
+        ..., help="Folder of audio with .txt (one caption a line) or .json sidecars."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Where to write manifest.jsonl (default: FOLDER)."
+    ),
 ) -> None:
-    """Index a folder of captioned audio; unreadable files and uncaptioned audio are skipped and listed."""
+    """Index a folder of captioned audio; unreadable or uncaptioned files are skipped and listed."""
     from musiclm.data.loaders import import_folder as run
 
     typer.echo(run(folder, out).summary())
@@ -97,7 +148,9 @@ def genres() -> None:
 
     for g in GENRES.values():
         tag = "  (under-represented in MusicCaps-like data)" if g.id in UNDER_REPRESENTED else ""
-        typer.echo(f"{g.id:16s} {g.name:28s} {g.tempo[0]}-{g.tempo[1]} bpm  {'/'.join(g.meters)}{tag}")
+        typer.echo(
+            f"{g.id:16s} {g.name:28s} {g.tempo[0]}-{g.tempo[1]} bpm  {'/'.join(g.meters)}{tag}"
+        )
 
 
 @app.command()
@@ -112,7 +165,9 @@ def instruments() -> None:
 
 @app.command()
 def melodies(
-    out: Path = typer.Option(None, "--out", "-o", help="Where to write the cache (default: the bundled file)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Where to write the cache (default: the bundled file)."
+    ),
 ) -> None:
     """Re-extract the melody cache from music21's corpus (takes minutes; the package ships one)."""
     from musiclm.data.synth import melodies as m

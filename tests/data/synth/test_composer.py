@@ -8,7 +8,10 @@ from musiclm.data.synth.instruments import INSTRUMENTS
 
 
 def _notes(song):
-    return [(p.name, p.role, [(n.start, n.dur, n.pitch, n.velocity) for n in p.notes]) for p in song.parts]
+    return [
+        (p.name, p.role, [(n.start, n.dur, n.pitch, n.velocity) for n in p.notes])
+        for p in song.parts
+    ]
 
 
 @pytest.mark.parametrize("genre", sorted(GENRES))
@@ -38,7 +41,9 @@ def test_same_seed_and_index_give_the_same_song_and_others_differ():
     assert _notes(compose(4, 7, ComposeOptions(seconds=20))) != _notes(a)
 
 
-@pytest.mark.parametrize("arrangement,timbre", [("only humming", "humming"), ("only whistling", "whistle")])
+@pytest.mark.parametrize(
+    "arrangement,timbre", [("only humming", "humming"), ("only whistling", "whistle")]
+)
 def test_only_timbre_arrangements_put_every_pitched_part_on_it(arrangement, timbre):
     for index in range(6):
         song = compose(1, index, ComposeOptions(seconds=10, arrangement=arrangement))

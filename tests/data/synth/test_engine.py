@@ -45,7 +45,9 @@ def test_same_seed_same_bytes_whatever_workers_or_count(corpus, tmp_path):
     a, b = read_manifest(corpus)[:4], read_manifest(other)
     assert [r.to_json() for r in a] == [r.to_json() for r in b]
     assert all(_bytes(corpus, x) == _bytes(other, y) for x, y in zip(a, b))
-    assert (corpus / "manifest.jsonl").read_text().splitlines()[:4] == (other / "manifest.jsonl").read_text().splitlines()
+    assert (corpus / "manifest.jsonl").read_text().splitlines()[:4] == (
+        other / "manifest.jsonl"
+    ).read_text().splitlines()
 
 
 def test_different_seed_different_music(corpus, tmp_path):
@@ -84,8 +86,15 @@ def test_other_settings_in_the_same_folder_are_refused(corpus):
 
 
 def test_validation():
-    for bad in (dict(seconds=2.0), dict(seconds=301.0), dict(sample_rate=1000), dict(genres=("nope",)),
-                dict(lead="nope"), dict(arrangement="nope"), dict(seed=-1)):
+    for bad in (
+        dict(seconds=2.0),
+        dict(seconds=301.0),
+        dict(sample_rate=1000),
+        dict(genres=("nope",)),
+        dict(lead="nope"),
+        dict(arrangement="nope"),
+        dict(seed=-1),
+    ):
         with pytest.raises(UserError):
             SynthConfig(**{**CFG.__dict__, **bad}).validate()
 

@@ -98,8 +98,13 @@ FIGURES: dict[str, list[tuple[int, int]]] = {
 
 
 def comp_bar(
-    style: str, chord: list[int], bar_start: float, bar_beats: float, velocity: int,
-    rng: np.random.Generator, bass_pc: int,
+    style: str,
+    chord: list[int],
+    bar_start: float,
+    bar_beats: float,
+    velocity: int,
+    rng: np.random.Generator,
+    bass_pc: int,
 ) -> list[Note]:
     """Notes of one bar of accompaniment in ``style`` over the voiced ``chord``."""
     steps = int(round(bar_beats * 4))
@@ -152,7 +157,15 @@ BASS_RHYTHMS: dict[str, list[tuple[int, int, str]]] = {
     "offbeat": [(s, 2, "r") for s in (2, 6, 10, 14)],
     "sustained": [(0, 16, "r")],
     "drone": [(0, 16, "r")],
-    "funk": [(0, 2, "r"), (3, 1, "o"), (6, 2, "r"), (8, 1, "r"), (10, 2, "f"), (13, 1, "o"), (14, 2, "r")],
+    "funk": [
+        (0, 2, "r"),
+        (3, 1, "o"),
+        (6, 2, "r"),
+        (8, 1, "r"),
+        (10, 2, "f"),
+        (13, 1, "o"),
+        (14, 2, "r"),
+    ],
     "reggae": [(2, 2, "r"), (4, 2, "r"), (8, 3, "f"), (12, 2, "r")],
     "bossa": [(0, 5, "r"), (6, 2, "f"), (8, 5, "r"), (14, 2, "f")],
     "tumbao": [(6, 6, "r"), (12, 4, "f")],
@@ -161,8 +174,15 @@ BASS_RHYTHMS: dict[str, list[tuple[int, int, str]]] = {
 
 
 def bass_bar(
-    style: str, chord: list[int], next_root_pc: int, bar_start: float, bar_beats: float,
-    low: int, velocity: int, rng: np.random.Generator, kick_steps: list[int] | None = None,
+    style: str,
+    chord: list[int],
+    next_root_pc: int,
+    bar_start: float,
+    bar_beats: float,
+    low: int,
+    velocity: int,
+    rng: np.random.Generator,
+    kick_steps: list[int] | None = None,
 ) -> list[Note]:
     """One bar of bass under ``chord`` (pitch classes, root first)."""
     steps = int(round(bar_beats * 4))
@@ -191,5 +211,12 @@ def bass_bar(
     offsets = {"r": 0, "f": 7, "o": 12}
     for s, length, d in BASS_RHYTHMS.get(style, BASS_RHYTHMS["root"]):
         if s < steps:
-            notes.append(Note(bar_start + s / 4, min(length, steps - s) / 4 * 0.95, root + offsets[d], velocity))
+            notes.append(
+                Note(
+                    bar_start + s / 4,
+                    min(length, steps - s) / 4 * 0.95,
+                    root + offsets[d],
+                    velocity,
+                )
+            )
     return notes

@@ -60,31 +60,43 @@ def map_mode(pitch: int, tonic: int, src: str, dst: str) -> int:
     return p
 
 
-def choose_melody(rng: np.random.Generator, g: Genre, meter: str, tonic: int, mode: str,
-                  low: int, high: int) -> tuple[list[Note], float, str]:
+def choose_melody(
+    rng: np.random.Generator, g: Genre, meter: str, tonic: int, mode: str, low: int, high: int
+) -> tuple[list[Note], float, str]:
     """The tune: a real one from the music21 corpus (moved to our key, mode and register)
     or a procedural one. Returns (notes in beats, length in beats, source)."""
     kind = str(rng.choice(g.melody_from))
     if kind != "procedural":
         wanted = CORPUS_FILTER.get(kind, ())
-        pool = [m for m in load_corpus_melodies() if meter_family(m.meter) == meter_family(meter)
-                and (not wanted or any(w in m.source for w in wanted))]
+        pool = [
+            m
+            for m in load_corpus_melodies()
+            if meter_family(m.meter) == meter_family(meter)
+            and (not wanted or any(w in m.source for w in wanted))
+        ]
         if pool:
             m: Melody = pool[int(rng.integers(len(pool)))]
             m = m.transposed((tonic - m.tonic_pc) % 12).to_range(low, high)
-            notes = [Note(on, dur, map_mode(p, tonic, m.mode, mode) if m.mode != mode else p, 96)
-                     for on, dur, p in m.notes]
+            notes = [
+                Note(on, dur, map_mode(p, tonic, m.mode, mode) if m.mode != mode else p, 96)
+                for on, dur, p in m.notes
+            ]
             return notes, m.length_beats, m.source
     bars = 4 if rng.random() < 0.5 else 8
     density = float(rng.uniform(*g.density))
-    m = procedural_melody(rng, tonic_pc=tonic, mode=mode, meter=meter, bars=bars, low=low, high=high,
-                          density=density)
+    m = procedural_melody(
+        rng, tonic_pc=tonic, mode=mode, meter=meter, bars=bars, low=low, high=high, density=density
+    )
     return [Note(on, dur, p, 96) for on, dur, p in m.notes], m.length_beats, "procedural"
 
 
 def _section_roles(name: str, short: bool) -> set[str]:
     if short:  # clips under 8 bars: everyone plays after the intro, so all named parts sound
-        return {"melody", "harmony", "bass", "pad", "drums", "percussion"} if name != "intro" else {"harmony", "pad", "drums"}
+        return (
+            {"melody", "harmony", "bass", "pad", "drums", "percussion"}
+            if name != "intro"
+            else {"harmony", "pad", "drums"}
+        )
     return {
         "intro": {"harmony", "pad", "drums"},
         "verse": {"melody", "harmony", "bass", "drums"},
@@ -105,7 +117,8 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
     meter = str(rng.choice(g.meters))
     mode = str(rng.choice(g.modes))
     tonic = int(rng.integers(12))
-    arrangement = opts.arrangement or str(rng.choice(ARRANGEMENTS, p=[0.78, 0.08, 0.08, 0.06]))
+    drawn = str(rng.choice(ARRANGEMENTS, p=[0.78, 0.08, 0.08, 0.06]))
+    arrangement = opts.arrangement or ("band" if opts.lead else drawn)
     if arrangement == "solo" and not g.solo:
         arrangement = "band"
     ending = str(rng.choice(g.endings))
@@ -142,7 +155,9 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
     def part(role: str, name: str) -> Part:
         if role not in parts:
             spec = INSTRUMENTS[name]
-            parts[role] = Part(name, role, spec, volume=int(min(127, ROLE_VOLUME[role.split(":")[0]] * spec.level)))
+            parts[role] = Part(
+                name, role, spec, volume=int(min(127, ROLE_VOLUME[role.split(":")[0]] * spec.level))
+            )
         return parts[role]
 
     solo_poly = arrangement == "solo" and not lead_spec.sustained
@@ -165,7 +180,9 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
     key_kind = "major" if mode in MAJOR_LIKE else "minor"
     progression = g.progressions[key_kind][int(rng.integers(len(g.progressions[key_kind])))]
     modal = all(d == progression[0] for d in progression) or len(progression) == 12
-    degrees = acc.fit_chords(mel_notes, n_bars, song_bar, tonic, mode, progression, 4.0 if modal else 2.0)
+    degrees = acc.fit_chords(
+        mel_notes, n_bars, song_bar, tonic, mode, progression, 4.0 if modal else 2.0
+    )
     degrees = acc.cadence(degrees, mode) if not modal else degrees[:-1] + [0]
     size = 4 if g.comp in ("comp",) or g.id in ("jazz", "lofi", "bossa_nova", "blues") else 3
     chords = [chord_pcs(tonic, mode, d, size) for d in degrees]
@@ -176,13 +193,25 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
     comp_style = "pad" if arrangement in ("only humming", "only whistling") else g.comp
     if solo_poly:  # one polyphonic instrument plays tune, chords and bass
         harmony_name = bass_name = lead
-        h_center, comp_style = 60, "alberti" if g.comp in ("alberti", "pad", "block") else "arpeggio"
+        h_center, comp_style = (
+            60,
+            "alberti" if g.comp in ("alberti", "pad", "block") else "arpeggio",
+        )
         b_spec = lead_spec
+    bass_style = g.bass_style if arrangement not in ("only humming", "only whistling") else "root"
     groove = drums.groove_for(g.groove, meter)
-    kick_steps = sorted({int(b * 4) for b, note, _ in drums.pattern_hits(groove, meter, 0) if note == drums.KICK})
+    kick_steps = sorted(
+        {int(b * 4) for b, note, _ in drums.pattern_hits(groove, meter, 0) if note == drums.KICK}
+    )
     prev: list[int] | None = None
-    for (name, s, e) in sections:
-        roles = _section_roles(name, short) if arrangement != "solo" else {"harmony", "bass"} if solo_poly else set()
+    for name, s, e in sections:
+        roles = (
+            _section_roles(name, short)
+            if arrangement != "solo"
+            else {"harmony", "bass"}
+            if solo_poly
+            else set()
+        )
         for bar in range(int(s // song_bar), int(np.ceil(e / song_bar))):
             start = bar * song_bar
             length = min(song_bar, e - start)
@@ -191,17 +220,24 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
             voiced = acc.voice(chord, h_center, prev)
             prev = voiced
             if "harmony" in roles:
-                part("harmony", harmony_name).notes += acc.comp_bar(comp_style, voiced, start, length, 72, rng, chord[0])
+                part("harmony", harmony_name).notes += acc.comp_bar(
+                    comp_style, voiced, start, length, 72, rng, chord[0]
+                )
             if "pad" in roles and pad_name:
-                part("pad", pad_name).notes += acc.comp_bar("pad", acc.voice(chord, 64), start, length, 58, rng, chord[0])
-            if "bass" in roles and g.bass_style:
-                style = g.bass_style if arrangement not in ("only humming", "only whistling") else "root"
-                part("bass", bass_name).notes += acc.bass_bar(style, chord, nxt, start, length, b_spec.low, 96, rng, kick_steps)
+                part("pad", pad_name).notes += acc.comp_bar(
+                    "pad", acc.voice(chord, 64), start, length, 58, rng, chord[0]
+                )
+            if "bass" in roles:
+                part("bass", bass_name).notes += acc.bass_bar(
+                    bass_style, chord, nxt, start, length, b_spec.low, 96, rng, kick_steps
+                )
             if kit and "drums" in roles:
                 intro = name == "intro"
                 hits = drums.pattern_hits(groove, meter, bar)
                 if intro:  # intros keep only kick and hats
-                    hits = [h for h in hits if h[1] in (drums.KICK, drums.HAT, drums.PEDAL, drums.RIDE)]
+                    hits = [
+                        h for h in hits if h[1] in (drums.KICK, drums.HAT, drums.PEDAL, drums.RIDE)
+                    ]
                 last_bar = bar == int(np.ceil(e / song_bar)) - 1
                 if last_bar and not intro and e < body and rng.random() < 0.7:
                     fill = drums.fill_hits(meter, rng)
@@ -209,26 +245,46 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
                     hits = [h for h in hits if h[0] < cut or h[1] == drums.KICK] + fill
                 if start == s and name not in ("intro",) and s > 0:
                     hits.append((0.0, drums.CRASH, 100))
-                part("drums", kit).notes += [Note(start + b, 0.25, n, v) for b, n, v in hits if b < length]
+                part("drums", kit).notes += [
+                    Note(start + b, 0.25, n, v) for b, n, v in hits if b < length
+                ]
             plays_perc = name != "intro" and ("percussion" in roles or not kit)
             for k, p in enumerate(perc if plays_perc else []):
-                pat = drums.PERCUSSION[p] + ([drums.SON_CLAVE] if g.id == "latin" and k == 0 else [])
+                pat = drums.PERCUSSION[p] + (
+                    [drums.SON_CLAVE] if g.id == "latin" and k == 0 else []
+                )
                 part(f"percussion:{p}", p).notes += [
-                    Note(start + b, 0.25, n, int(v * 0.85)) for b, n, v in drums.pattern_hits(pat, meter, bar) if b < length
+                    Note(start + b, 0.25, n, int(v * 0.85))
+                    for b, n, v in drums.pattern_hits(pat, meter, bar)
+                    if b < length
                 ]
 
-    _ending(parts, chords, degrees, body, opts.seconds, tempo, ending, tonic, h_center, b_spec.low, kit)
+    _ending(
+        parts, chords, degrees, body, opts.seconds, tempo, ending, tonic, h_center, b_spec.low, kit
+    )
     song_parts = [p for p in parts.values() if _audible(p, tempo)]
     for p in song_parts:
         p.role = p.role.split(":")[0]
-        p.features = _features(p, g, kick_steps)
+        p.features = _features(p, g, comp_style, bass_style)
     swing = g.swing * float(rng.uniform(0.7, 1.0)) if g.swing else 0.0
     return Song(
-        genre=g, tempo=tempo, meter=meter, tonic=tonic, mode=mode, seconds=opts.seconds, parts=song_parts,
-        sections=sections + [("ending", body, body + (opts.seconds - body * 60 / tempo) * tempo / 60)],
-        melody_source=source, arrangement=arrangement, ending=ending,
+        genre=g,
+        tempo=tempo,
+        meter=meter,
+        tonic=tonic,
+        mode=mode,
+        seconds=opts.seconds,
+        parts=song_parts,
+        sections=sections
+        + [("ending", body, body + (opts.seconds - body * 60 / tempo) * tempo / 60)],
+        melody_source=source,
+        arrangement=arrangement,
+        ending=ending,
         moods=tuple(str(m) for m in rng.choice(g.moods, size=min(2, len(g.moods)), replace=False)),
-        era=g.eras[int(rng.integers(len(g.eras)))], uses=g.uses, descriptors=g.descriptors, swing=swing,
+        era=g.eras[int(rng.integers(len(g.eras)))],
+        uses=g.uses,
+        descriptors=g.descriptors,
+        swing=swing,
         fade_seconds=min(8.0, max(2.0, 0.2 * opts.seconds)) if ending == "fade-out" else 0.0,
         humanize_ms=8.0 if g.humanize else 0.0,
     )
@@ -237,7 +293,9 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
 ROLE_VOLUME = {"melody": 112, "harmony": 84, "pad": 72, "bass": 100, "drums": 100, "percussion": 82}
 
 
-def _ending(parts, chords, degrees, body, seconds, tempo, ending, tonic, h_center, bass_low, kit) -> None:
+def _ending(
+    parts, chords, degrees, body, seconds, tempo, ending, tonic, h_center, bass_low, kit
+) -> None:
     """The real ending: a tonic chord on the downbeat after the body, held, struck to ring,
     or (fade-out) the groove simply continues under the fade."""
     if ending == "fade-out":
@@ -251,12 +309,24 @@ def _ending(parts, chords, degrees, body, seconds, tempo, ending, tonic, h_cente
                     if on < body + tail_beats:
                         p.notes.append(Note(on, n.dur, n.pitch, n.velocity))
         return
-    hold = (seconds - body * 60 / tempo) * tempo / 60 * (0.5 if ending == "final chord" else 0.25)
+    # hold the final chord, then leave ~1.5 s for its release and the room to die away
+    tail_s = seconds - body * 60 / tempo
+    hold = max(0.3, tail_s - 1.6 if ending == "final chord" else 0.3) * tempo / 60
     final = chords[-1]  # the cadence made it the tonic
     for role, p in parts.items():
         if role == "melody" and p.notes:
             last = p.notes[-1].pitch
-            p.notes.append(Note(body, hold, min((last + o for o in range(-6, 7) if (last + o) % 12 == tonic), key=lambda q: abs(q - last)), 96))
+            p.notes.append(
+                Note(
+                    body,
+                    hold,
+                    min(
+                        (last + o for o in range(-6, 7) if (last + o) % 12 == tonic),
+                        key=lambda q: abs(q - last),
+                    ),
+                    96,
+                )
+            )
         elif role in ("harmony", "pad"):
             p.notes += [Note(body, hold, q, 76) for q in acc.voice(final, h_center)]
         elif role == "bass":
@@ -271,21 +341,33 @@ def _audible(p: Part, tempo: float) -> bool:
     return len(p.notes) >= 2 and (total >= 0.5 or p.spec.drum)
 
 
-def _features(p: Part, g: Genre, kick_steps: list[int]) -> tuple[str, ...]:
+def _features(p: Part, g: Genre, comp: str, bass_style: str) -> tuple[str, ...]:
     if p.role == "drums":
         used = {n.pitch for n in p.notes}
         feats = []
         for f in drums.GROOVE_FEATURES.get(g.groove, ()):
-            if ("kick" in f and drums.KICK not in used) or ("clap" in f and drums.CLAP not in used) or (
-                "hi-hat" in f and not used & {drums.HAT, drums.OPEN}):
+            if (
+                ("kick" in f and drums.KICK not in used)
+                or ("clap" in f and drums.CLAP not in used)
+                or ("hi-hat" in f and not used & {drums.HAT, drums.OPEN})
+            ):
                 continue
             feats.append(f)
         if p.name == "brush drum kit":
             feats.append("brushed snare")
         return tuple(feats)
     if p.role == "bass":
-        return {"walking": ("walking bass",), "slap": ("slap",)}.get(g.bass_style, ())
+        return {
+            "walking": ("walking bass",),
+            "funk": ("slap",) if p.name == "slap bass" else (),
+        }.get(bass_style, ())
     if p.role == "harmony":
-        return {"skank": ("offbeat skanks",), "power": ("power chords",), "arpeggio": ("arpeggios",),
-                "strum": ("strummed chords",)}.get(g.comp, ())
+        return {
+            "skank": ("offbeat skanks",),
+            "power": ("power chords",),
+            "arpeggio": ("arpeggios",),
+            "strum": ("strummed chords",),
+            "drone": ("drone",),
+            "montuno": ("montuno",),
+        }.get(comp, ())
     return ()

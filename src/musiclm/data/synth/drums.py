@@ -25,38 +25,101 @@ _EIGHTH_HATS = (HAT, "x.x.x.x.x.x.x.x.")
 
 # groove -> meter -> pattern; "*" is the generic fallback for any other meter
 GROOVES: dict[str, dict[str, Pattern]] = {
-    "techno": {"4/4": [(KICK, "X...X...X...X..."), (CLAP, "....x.......x..."), (OPEN, "..x...x...x...x."),
-                       (HAT, "x.o.x.o.x.o.x.o.")]},
-    "house": {"4/4": [(KICK, "X...X...X...X..."), (CLAP, "....x.......x..."), (OPEN, "..x...x...x...x."),
-                      (HAT, "oxoooxoooxoooxoo")]},
-    "disco": {"4/4": [(KICK, "X...X...X...X..."), _BACKBEAT, (OPEN, "..x...x...x...x."), (HAT, "x...x...x...x...")]},
-    "trap": {"4/4": [(KICK, "X......x..X....x..x.....X.x....."), (SNARE, "........X......."),
-                     (CLAP, "........X......."), (HAT, "x.x.x.x.xrx.x.rxx.x.xrx.x.x.rrrr")]},
+    "techno": {
+        "4/4": [
+            (KICK, "X...X...X...X..."),
+            (CLAP, "....x.......x..."),
+            (OPEN, "..x...x...x...x."),
+            (HAT, "x.o.x.o.x.o.x.o."),
+        ]
+    },
+    "house": {
+        "4/4": [
+            (KICK, "X...X...X...X..."),
+            (CLAP, "....x.......x..."),
+            (OPEN, "..x...x...x...x."),
+            (HAT, "oxoooxoooxoooxoo"),
+        ]
+    },
+    "disco": {
+        "4/4": [
+            (KICK, "X...X...X...X..."),
+            _BACKBEAT,
+            (OPEN, "..x...x...x...x."),
+            (HAT, "x...x...x...x..."),
+        ]
+    },
+    "trap": {
+        "4/4": [
+            (KICK, "X......x..X....x..x.....X.x....."),
+            (SNARE, "........X......."),
+            (CLAP, "........X......."),
+            (HAT, "x.x.x.x.xrx.x.rxx.x.xrx.x.x.rrrr"),
+        ]
+    },
     "boom_bap": {"4/4": [(KICK, "X.....x...X....."), _BACKBEAT, _EIGHTH_HATS]},
-    "lofi": {"4/4": [(KICK, "X......x..X....."), (SNARE, "....x.......x..."), (HAT, "x.o.x.o.x.o.x.oo")]},
-    "dnb": {"4/4": [(KICK, "X.........X.....X.........x....."), (SNARE, "....X.......X..o....X..o....X..."),
-                    (HAT, "x.x.x.x.x.x.x.x."), (RIDE, "..o...o...o...o.")]},
-    "rock": {"4/4": [(KICK, "X.......X.x....."), _BACKBEAT, _EIGHTH_HATS],
-             "3/4": [(KICK, "X.......x..."), (SNARE, "....X...X..."), (HAT, "x.x.x.x.x.x.")]},
+    "lofi": {
+        "4/4": [(KICK, "X......x..X....."), (SNARE, "....x.......x..."), (HAT, "x.o.x.o.x.o.x.oo")]
+    },
+    "dnb": {
+        "4/4": [
+            (KICK, "X.........x.....X.........x....."),
+            (SNARE, "....X.......X..o....X..o....X..."),
+            (HAT, "xoxoxoxoxoxoxoxo"),
+            (RIDE, "x...x...x...x..."),
+        ]
+    },
+    "rock": {
+        "4/4": [(KICK, "X.......X.x....."), _BACKBEAT, _EIGHTH_HATS],
+        "3/4": [(KICK, "X.......x..."), (SNARE, "....X...X..."), (HAT, "x.x.x.x.x.x.")],
+    },
     "metal": {"4/4": [(KICK, "XxXxXxXxXxXxXxXx"), _BACKBEAT, (RIDE, "x...x...x...x...")]},
     "punk": {"4/4": [(KICK, "X...X...X...X..."), (SNARE, "..X...X...X...X."), _EIGHTH_HATS]},
-    "pop": {"4/4": [(KICK, "X.....x.X......."), _BACKBEAT, _EIGHTH_HATS],
-            "3/4": [(KICK, "X..........."), (SNARE, "....x...x..."), (HAT, "x.x.x.x.x.x.")]},
-    "jazz": {"4/4": [(RIDE, "X...x.x.X...x.x."), (PEDAL, "....x.......x..."), (KICK, "o.......o......."),
-                     (SNARE, "......o.......o.")],
-             "3/4": [(RIDE, "X...x.x.x.x."), (PEDAL, "....x...x..."), (KICK, "o...........")]},
+    "pop": {
+        "4/4": [(KICK, "X.....x.X......."), _BACKBEAT, _EIGHTH_HATS],
+        "3/4": [(KICK, "X..........."), (SNARE, "....x...x..."), (HAT, "x.x.x.x.x.x.")],
+    },
+    "jazz": {
+        "4/4": [
+            (RIDE, "X...x.x.X...x.x."),
+            (PEDAL, "....x.......x..."),
+            (KICK, "o.......o......."),
+            (SNARE, "......o.......o."),
+        ],
+        "3/4": [(RIDE, "X...x.x.x.x."), (PEDAL, "....x...x..."), (KICK, "o...........")],
+    },
     "shuffle": {"4/4": [(KICK, "X.......X......."), _BACKBEAT, (HAT, "x.x.x.x.x.x.x.x.")]},
-    "funk": {"4/4": [(KICK, "X..x..x...x....."), (SNARE, "....X..o.o..X..o"), (HAT, "xoxoxoxoxoxoxoxo")]},
-    "one_drop": {"4/4": [(KICK, "........X......."), (RIM, "........X......."), (HAT, "x.x.x.x.x.x.x.x.")]},
-    "bossa": {"4/4": [(RIM, "x..x..x...x..x....x..x...x..x..."),
-                      (KICK, "X..xX..xX..xX..x"), (HAT, "oooooooooooooooo")]},
+    "funk": {
+        "4/4": [(KICK, "X..x..x...x....."), (SNARE, "....X..o.o..X..o"), (HAT, "xoxoxoxoxoxoxoxo")]
+    },
+    "one_drop": {
+        "4/4": [(KICK, "........X......."), (RIM, "........X......."), (HAT, "x.x.x.x.x.x.x.x.")]
+    },
+    "bossa": {
+        "4/4": [
+            (RIM, "x..x..x...x..x....x..x...x..x..."),
+            (KICK, "X..xX..xX..xX..x"),
+            (HAT, "oooooooooooooooo"),
+        ]
+    },
     "country": {"4/4": [(KICK, "X.......X......."), _BACKBEAT, (HAT, "x.x.x.x.x.x.x.x.")]},
     "chiptune": {"4/4": [(KICK, "X.......X.x....."), _BACKBEAT, (HAT, "x.x.x.x.x.x.x.x.")]},
-    "synthwave": {"4/4": [(KICK, "X.......X......."), (SNARE, "....X.......X..."), (HAT, "x.x.x.x.x.x.x.x.")]},
-    "afrobeat": {"4/4": [(KICK, "X.....x...X....."), (SNARE, "....x..o....x..o"), (HAT, "x.xxx.xxx.xxx.xx"),
-                         (OPEN, "..............x.")]},
+    "synthwave": {
+        "4/4": [(KICK, "X.......X......."), (SNARE, "....X.......X..."), (HAT, "x.x.x.x.x.x.x.x.")]
+    },
+    "afrobeat": {
+        "4/4": [
+            (KICK, "X.....x...X....."),
+            (SNARE, "....x..o....x..o"),
+            (HAT, "x.xxx.xxx.xxx.xx"),
+            (OPEN, "..............x."),
+        ]
+    },
     "calypso": {"4/4": [(KICK, "X...X...X...X..."), (SNARE, "......x.......x."), _EIGHTH_HATS]},
-    "orchestral": {"*": [(KICK, "X...............")]},
+    "orchestral": {
+        "4/4": [(KICK, "X...x...X...x..."), (CRASH, "X...............................")],
+        "3/4": [(KICK, "X...x...x..."), (CRASH, "X.......................")],
+    },
     "salsa": {"*": []},
     "*": {"*": []},  # generic: built by generic_groove
 }
@@ -78,7 +141,11 @@ GROOVE_FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 PERCUSSION: dict[str, Pattern] = {
-    "congas": [(CONGA_MUTE, "x.......x......."), (CONGA_OPEN, "..x...x...x...x."), (CONGA_LO, "...X.......X..X.")],
+    "congas": [
+        (CONGA_MUTE, "x.......x......."),
+        (CONGA_OPEN, "..x...x...x...x."),
+        (CONGA_LO, "...X.......X..X."),
+    ],
     "bongos": [(BONGO_HI, "x.x.xx.xx.x.xx.x"), (BONGO_LO, "...x...x...x...x")],
     "shaker": [(MARACAS, "xoxoxoxoxoxoxoxo")],
     "tambourine": [(TAMB, "....x.......x...")],
@@ -103,7 +170,9 @@ def generic_groove(meter: str) -> Pattern:
     kick = ["."] * n
     snare = ["."] * n
     for i, s in enumerate(range(0, n, beat)):
-        (kick if i == 0 or (n // beat % 2 == 0 and s == n // 2) else snare)[s] = "X" if i == 0 else "x"
+        (kick if i == 0 or (n // beat % 2 == 0 and s == n // 2) else snare)[s] = (
+            "X" if i == 0 else "x"
+        )
     hats = "".join("x" if s % 2 == 0 else "." for s in range(n))
     return [(KICK, "".join(kick)), (SNARE, "".join(snare)), (HAT, hats)]
 

@@ -57,9 +57,14 @@ class SynthConfig:
 
     def validate(self) -> SynthConfig:
         if not MIN_SECONDS <= self.seconds <= MAX_SECONDS:
-            raise UserError(f"--seconds must be between {MIN_SECONDS:g} and {MAX_SECONDS:g}, got {self.seconds:g}")
+            raise UserError(
+                f"--seconds must be between {MIN_SECONDS:g} and {MAX_SECONDS:g}, "
+                f"got {self.seconds:g}"
+            )
         if not 8000 <= self.sample_rate <= 96000:
-            raise UserError(f"--sample-rate must be between 8000 and 96000 Hz, got {self.sample_rate}")
+            raise UserError(
+                f"--sample-rate must be between 8000 and 96000 Hz, got {self.sample_rate}"
+            )
         if self.seed < 0:
             raise UserError(f"--seed must be >= 0, got {self.seed}")
         if not 1 <= self.shard_size <= 100000:
@@ -68,7 +73,9 @@ class SynthConfig:
         if self.lead is not None:
             get_instrument(self.lead)
         if self.arrangement is not None and self.arrangement not in ARRANGEMENTS:
-            raise UserError(f"unknown arrangement {self.arrangement!r}; choose from: {', '.join(ARRANGEMENTS)}")
+            raise UserError(
+                f"unknown arrangement {self.arrangement!r}; choose from: {', '.join(ARRANGEMENTS)}"
+            )
         return SynthConfig(**{**asdict(self), "genres": genres})
 
 
@@ -94,25 +101,56 @@ def song_record(song: Song, cfg: SynthConfig, index: int, rng) -> ClipRecord:
             merged[p.name] = CaptionPart(p.name, p.role, p.spec.drum, p.features)
     only = {"only humming": "humming", "only whistling": "whistling"}.get(song.arrangement)
     inp = CaptionInput(
-        genre=song.genre.id, genre_name=song.genre.name, tempo=song.tempo, meter=song.meter,
-        key=pitch_name(song.tonic), mode=song.mode, moods=song.moods, parts=tuple(merged.values()),
-        only_timbre=only, sections=tuple(n for n, _, _ in song.sections), seconds=song.seconds,
-        ending=song.ending, swing=song.swing > 0.3, descriptors=song.descriptors, era=song.era,
-        uses=song.uses, solo=song.arrangement == "solo",
+        genre=song.genre.id,
+        genre_name=song.genre.name,
+        tempo=song.tempo,
+        meter=song.meter,
+        key=pitch_name(song.tonic),
+        mode=song.mode,
+        moods=song.moods,
+        parts=tuple(merged.values()),
+        only_timbre=only,
+        sections=tuple(n for n, _, _ in song.sections),
+        seconds=song.seconds,
+        ending=song.ending,
+        swing=song.swing > 0.3,
+        descriptors=song.descriptors,
+        era=song.era,
+        uses=song.uses,
+        solo=song.arrangement == "solo",
     )
     captions, aspects = write_captions(inp, rng)
     bs = song.beat_seconds
     return ClipRecord(
-        id=cid, audio=f"audio/{shard}/{cid}.flac", sample_rate=cfg.sample_rate, seconds=cfg.seconds,
-        captions=captions, aspects=aspects, genre=song.genre.id, tempo=song.tempo, key=pitch_name(song.tonic),
-        mode=song.mode, meter=song.meter,
+        id=cid,
+        audio=f"audio/{shard}/{cid}.flac",
+        sample_rate=cfg.sample_rate,
+        seconds=cfg.seconds,
+        captions=captions,
+        aspects=aspects,
+        genre=song.genre.id,
+        tempo=song.tempo,
+        key=pitch_name(song.tonic),
+        mode=song.mode,
+        meter=song.meter,
         instruments=[Instrument(p.name, p.spec.program, p.spec.drum, p.role) for p in song.parts],
         mood=list(song.moods),
-        sections=[Section(n, round(s * bs, 3), round(min(e * bs, song.seconds), 3)) for n, s, e in song.sections],
-        melody_source=song.melody_source, midi=f"midi/{shard}/{cid}.mid" if cfg.midi else None, source="synth",
-        extra={"genre_name": song.genre.name, "arrangement": song.arrangement, "ending": song.ending,
-               "swing": round(song.swing, 3), "era": song.era, "engine_version": ENGINE_VERSION,
-               "features": {p.name: list(p.features) for p in song.parts if p.features}},
+        sections=[
+            Section(n, round(s * bs, 3), round(min(e * bs, song.seconds), 3))
+            for n, s, e in song.sections
+        ],
+        melody_source=song.melody_source,
+        midi=f"midi/{shard}/{cid}.mid" if cfg.midi else None,
+        source="synth",
+        extra={
+            "genre_name": song.genre.name,
+            "arrangement": song.arrangement,
+            "ending": song.ending,
+            "swing": round(song.swing, 3),
+            "era": song.era,
+            "engine_version": ENGINE_VERSION,
+            "features": {p.name: list(p.features) for p in song.parts if p.features},
+        },
     )
 
 
@@ -133,7 +171,9 @@ def make_clip(out_dir: str, cfg: SynthConfig, index: int) -> tuple[int, str | No
     try:
         opts = ComposeOptions(cfg.seconds, cfg.genres, cfg.lead, cfg.arrangement)
         song = compose(cfg.seed, index, opts)
-        rng = clip_rng(cfg.seed, index + (1 << 40))  # render/caption randomness, apart from composition
+        rng = clip_rng(
+            cfg.seed, index + (1 << 40)
+        )  # render/caption randomness, apart from composition
         record = song_record(song, cfg, index, rng)
         audio = _renderer.render(song, rng)
         write_audio(out / record.audio, audio, cfg.sample_rate)
@@ -152,6 +192,7 @@ def _worker_clip(args: tuple[str, SynthConfig, int]) -> tuple[int, str | None]:
 
 
 # ---- driver side -------------------------------------------------------------------
+
 
 def _part_path(out: Path, cfg: SynthConfig, index: int) -> Path:
     return out / ".parts" / f"{index // cfg.shard_size:04d}" / f"{clip_id(cfg.seed, index)}.json"
@@ -185,7 +226,8 @@ def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
         diff = [k for k in mine if old.get(k) != mine[k]]
         if diff:
             raise UserError(
-                f"{out} holds a corpus made with other settings ({', '.join(f'{k}={old.get(k)!r}' for k in diff)}); "
+                f"{out} holds a corpus made with other settings "
+                f"({', '.join(f'{k}={old.get(k)!r}' for k in diff)}); "
                 "use another folder or the same settings"
             )
     else:
@@ -207,10 +249,21 @@ def _finish_shard(out: Path, cfg: SynthConfig, shard: int, ids: list[str]) -> No
 
 
 def synth_corpus(
-    out_dir: str | os.PathLike, clips: int, cfg: SynthConfig, *, workers: int = 1,
-    soundfont: str | None = None, progress: bool = True,
+    out_dir: str | os.PathLike,
+    clips: int,
+    cfg: SynthConfig,
+    *,
+    workers: int = 1,
+    soundfont: str | None = None,
+    progress: bool = True,
 ) -> SynthResult:
-    """Make (or finish) a corpus of ``clips`` clips in ``out_dir``."""
+    """Make (or finish) a corpus of ``clips`` clips in ``out_dir``.
+
+    With ``workers > 1`` clips render in spawned processes, so a script calling this
+    must sit under ``if __name__ == "__main__":``. A clip that raises is reported (the
+    run ends with a UserError listing it) and retried by the next run; the other clips
+    are kept.
+    """
     if clips < 1 or clips > 10_000_000:
         raise UserError(f"--clips must be between 1 and 10,000,000, got {clips}")
     if workers < 1:
@@ -222,20 +275,34 @@ def synth_corpus(
     _check_out_dir(out, cfg)
 
     n_shards = (clips + cfg.shard_size - 1) // cfg.shard_size
-    shard_ids = {s: [clip_id(cfg.seed, i) for i in range(s * cfg.shard_size, min(clips, (s + 1) * cfg.shard_size))]
-                 for s in range(n_shards)}
+    shard_ids = {
+        s: [
+            clip_id(cfg.seed, i)
+            for i in range(s * cfg.shard_size, min(clips, (s + 1) * cfg.shard_size))
+        ]
+        for s in range(n_shards)
+    }
     todo: list[int] = []
     pending: dict[int, set[int]] = {}
     for s, ids in shard_ids.items():
         have = set(_read_rows(_shard_path(out, s)))
-        missing = [i for i, cid in zip(range(s * cfg.shard_size, s * cfg.shard_size + len(ids)), ids)
-                   if cid not in have and not _part_path(out, cfg, i).is_file()]
+        missing = [
+            i
+            for i, cid in zip(range(s * cfg.shard_size, s * cfg.shard_size + len(ids)), ids)
+            if cid not in have and not _part_path(out, cfg, i).is_file()
+        ]
         if any(cid not in have for cid in ids):
             pending[s] = set(missing)
             todo += missing
     failures: list[str] = []
-    bar = tqdm(total=clips, initial=clips - len(todo), unit="clip", desc="synth", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=clips,
+        initial=clips - len(todo),
+        unit="clip",
+        desc="synth",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
 
     failed_shards: set[int] = set()
 
@@ -257,8 +324,13 @@ def synth_corpus(
             for i in todo:
                 done(*make_clip(str(out), cfg, i))
         elif todo:
+            # spawn, not fork: a process that has used libfluidsynth (an earlier in-process
+            # run, the tests) deadlocks its forked children in sfload. Scripts calling this
+            # with workers > 1 need the usual `if __name__ == "__main__":` guard.
             ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(cfg.sample_rate, soundfont)) as pool:
+            with ctx.Pool(
+                workers, initializer=_init_worker, initargs=(cfg.sample_rate, soundfont)
+            ) as pool:
                 for i, err in pool.imap_unordered(_worker_clip, [(str(out), cfg, i) for i in todo]):
                     done(i, err)
     except KeyboardInterrupt:
@@ -266,7 +338,9 @@ def synth_corpus(
         raise UserError("interrupted; run the same command again to finish the corpus") from None
     bar.close()
     if failures:
-        raise UserError(f"{len(failures)} clip(s) failed (first: {failures[0]}); rerun to retry them")
+        raise UserError(
+            f"{len(failures)} clip(s) failed (first: {failures[0]}); rerun to retry them"
+        )
 
     rows: list[str] = []
     for s, ids in shard_ids.items():

@@ -16,7 +16,7 @@ def plan_length(seconds: float, tempo: float, bar_beats: float, ending: str) -> 
     fits, else whole beats, so even 5 s clips end on a downbeat.
     """
     beat = 60.0 / tempo
-    tail = min(3.0, max(1.0, 0.15 * seconds)) if ending != "fade-out" else 0.0
+    tail = min(4.0, max(2.5, 0.2 * seconds), 0.45 * seconds) if ending != "fade-out" else 0.0
     beats = math.floor((seconds - tail) / beat + 1e-6)
     if beats >= bar_beats:
         beats = math.floor(beats / bar_beats) * bar_beats
@@ -24,7 +24,9 @@ def plan_length(seconds: float, tempo: float, bar_beats: float, ending: str) -> 
     return float(beats), seconds - beats * beat
 
 
-def plan_sections(body_beats: float, bar_beats: float, electronic: bool = False) -> list[tuple[str, float, float]]:
+def plan_sections(
+    body_beats: float, bar_beats: float, electronic: bool = False
+) -> list[tuple[str, float, float]]:
     """Sections (name, start beat, end beat) covering the body.
 
     Phrase units scale with length (4-bar phrases in long songs, 1-bar in clips) so a
