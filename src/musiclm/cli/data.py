@@ -170,8 +170,9 @@ def melodies(
     ),
 ) -> None:
     """Re-extract the melody cache from music21's corpus (takes minutes; the package ships one)."""
-    from musiclm.data.synth import melodies as m
+    from musiclm.data.synth.melodies import CACHE_PATH
+    from musiclm.data.synth.melody_cache import build_melody_cache
 
-    path = out or m.CACHE_PATH
-    n = m.build_melody_cache(path)
+    path = out or CACHE_PATH
+    n = build_melody_cache(path)
     typer.echo(f"{n} melodies -> {path}")

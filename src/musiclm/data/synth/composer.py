@@ -15,13 +15,14 @@ from musiclm.data.synth import drums
 from musiclm.data.synth.form import plan_length, plan_sections
 from musiclm.data.synth.genres import GENRES, Genre
 from musiclm.data.synth.instruments import INSTRUMENTS, get_instrument
-from musiclm.data.synth.melodies import Melody, load_corpus_melodies, procedural_melody
+from musiclm.data.synth.melodies import Melody, meter_family, pick_melody
+from musiclm.data.synth.procedural import procedural_melody
 from musiclm.data.synth.song import Note, Part, Song
 from musiclm.data.synth.theory import MAJOR_LIKE, MODES, chord_pcs, nearest_pitch, seven_note
 
 ARRANGEMENTS = ("band", "only humming", "only whistling", "solo")
 ELECTRONIC_GROOVES = {"techno", "house", "trap", "dnb", "synthwave", "chiptune"}
-CORPUS_FILTER = {"chorale": ("bach", "chorale"), "celtic": ("ryansMammoth", "oneills", "airds")}
+CORPUS_FILTER = {"chorale": ("bach",), "celtic": ("ryansMammoth", "oneills1850", "airdsAirs")}
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,6 @@ class ComposeOptions:
 
 def clip_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index, 0x6D75])
-
-
-def meter_family(meter: str) -> str:
-    num, den = (int(x) for x in meter.split("/"))
-    if den == 8 and num % 3 == 0:
-        return "compound"
-    return "triple" if num == 3 else "duple" if num in (2, 4) else "other"
 
 
 def map_mode(pitch: int, tonic: int, src: str, dst: str) -> int:
@@ -66,22 +60,18 @@ def choose_melody(
     """The tune: a real one from the music21 corpus (moved to our key, mode and register)
     or a procedural one. Returns (notes in beats, length in beats, source)."""
     kind = str(rng.choice(g.melody_from))
-    if kind != "procedural":
-        wanted = CORPUS_FILTER.get(kind, ())
-        pool = [
-            m
-            for m in load_corpus_melodies()
-            if meter_family(m.meter) == meter_family(meter)
-            and (not wanted or any(w in m.source for w in wanted))
+    family = meter_family(meter)
+    pool_ok = kind != "procedural" and family is not None
+    if pool_ok and family == "compound" and kind == "chorale":
+        pool_ok = False  # no compound-meter chorales in the corpus
+    if pool_ok:
+        m: Melody = pick_melody(rng, meter_family=family, prefer=CORPUS_FILTER.get(kind))
+        m = m.transposed((tonic - m.tonic_pc) % 12).to_range(low, high)
+        notes = [
+            Note(on, dur, map_mode(p, tonic, m.mode, mode) if m.mode != mode else p, 96)
+            for on, dur, p in m.notes
         ]
-        if pool:
-            m: Melody = pool[int(rng.integers(len(pool)))]
-            m = m.transposed((tonic - m.tonic_pc) % 12).to_range(low, high)
-            notes = [
-                Note(on, dur, map_mode(p, tonic, m.mode, mode) if m.mode != mode else p, 96)
-                for on, dur, p in m.notes
-            ]
-            return notes, m.length_beats, m.source
+        return notes, m.length_beats, m.source
     bars = 4 if rng.random() < 0.5 else 8
     density = float(rng.uniform(*g.density))
     m = procedural_melody(
