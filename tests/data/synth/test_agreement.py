@@ -91,7 +91,8 @@ def test_captions_name_only_instruments_that_play(corpus):
     must belong to an instrument the clip really has."""
     import re
 
-    from musiclm.data.synth.captions import INSTRUMENT_WORDS, NO_DRUMS_PHRASES
+    from musiclm.data.synth.captions import NO_DRUMS_PHRASES
+    from musiclm.data.synth.vocabulary import INSTRUMENT_WORDS
 
     vocab = sorted({w for ws in INSTRUMENT_WORDS.values() for w in ws}, key=len, reverse=True)
     mention = re.compile(r"(?<![a-z0-9-])(" + "|".join(map(re.escape, vocab)) + r")(?![a-z0-9-])")

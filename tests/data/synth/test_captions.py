@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from musiclm.data.synth.captions import (
-    INSTRUMENT_WORDS,
     NO_DRUMS_PHRASES,
     TEMPO_BANDS,
     CaptionInput,
@@ -12,6 +11,7 @@ from musiclm.data.synth.captions import (
     tempo_word,
     write_captions,
 )
+from musiclm.data.synth.vocabulary import INSTRUMENT_WORDS
 
 # ------------------------------------------------------------------------ random inputs
 
