@@ -421,7 +421,7 @@ def _has_drums(groups: list[_Group]) -> bool:
 def _subject(inp: CaptionInput, groups: list[_Group], noun: str, say, rng, mood: bool) -> str:
     """ "energetic 90s techno track", "classical piece for solo piano" (no article)."""
     words = [_pick(rng, inp.moods) if mood and inp.moods else "", inp.era if say["era"] else ""]
-    genre = inp.genre_name.lower()
+    genre = inp.genre_name  # as written: "Celtic folk", "EDM"
     if inp.solo and groups:
         pitched = [g for g in groups if not g.drum] or groups
         return " ".join(filter(None, [*words, genre, noun, "for solo", pitched[0].nouns[0]]))
@@ -515,7 +515,7 @@ def _short(inp: CaptionInput, groups: list[_Group], rng: np.random.Generator) ->
         return _cap(f"{_a(phrase)} {phrase}")
 
     noun = _genre_noun(inp, rng)
-    genre, mood = inp.genre_name.lower(), (_pick(rng, inp.moods) if inp.moods else "")
+    genre, mood = inp.genre_name, (_pick(rng, inp.moods) if inp.moods else "")
     bpm, key = f"{round(inp.tempo)} bpm", _key(inp)
     kit = next((g for g in groups if g.drum and "drums" in g.roles), None)
     kit = kit or next((g for g in groups if g.drum), None)
