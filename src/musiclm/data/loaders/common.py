@@ -10,6 +10,9 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from musiclm.data.manifest import ClipRecord, write_manifest
+from musiclm.errors import UserError
+
 T = TypeVar("T")
 
 
@@ -66,3 +69,19 @@ def progress_bar(
 ) -> Iterator[T]:
     """``items`` wrapped in a tqdm bar on stderr when ``enabled``."""
     return iter(tqdm(items, desc=desc, total=total, disable=not enabled, unit="clip"))
+
+
+def finish_import(
+    records: list[ClipRecord],
+    out_dir: Path,
+    missing: int,
+    skipped: list[tuple[str, str]],
+    nothing: str,
+) -> ImportResult:
+    """Write ``out_dir/manifest.jsonl``; with no usable clip, fail with ``nothing`` (what was
+    found) plus the skip count and the first skip's reason."""
+    if not records:
+        first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise UserError(f"{nothing}, {len(skipped)} skipped{first}")
+    manifest = write_manifest(out_dir, records)
+    return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)

@@ -16,8 +16,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from musiclm.data.loaders.common import ImportResult, progress_bar, relative_to, walk_files
-from musiclm.data.manifest import MANIFEST_NAME, ClipRecord, Instrument, write_manifest
+from musiclm.data.loaders.common import (
+    ImportResult,
+    finish_import,
+    progress_bar,
+    relative_to,
+    walk_files,
+)
+from musiclm.data.manifest import ClipRecord, Instrument
 from musiclm.errors import UserError
 from musiclm.io import audio_info
 
@@ -97,15 +103,14 @@ def import_folder(
             )
         )
 
-    if not records:
-        first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-        raise UserError(
-            f"no captioned audio in {folder}: {len(files)} audio file(s), {missing} without a "
-            f".txt/.json caption beside them, {len(skipped)} skipped{first}"
-        )
-    # An explicit file name: write_manifest would take a not-yet-created folder for a file.
-    manifest = write_manifest(out_dir / MANIFEST_NAME, records)
-    return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)
+    return finish_import(
+        records,
+        out_dir,
+        missing,
+        skipped,
+        f"no captioned audio in {folder}: {len(files)} audio file(s), {missing} without a "
+        ".txt/.json caption beside them",
+    )
 
 
 def _read_txt_sidecar(path: Path) -> dict[str, Any]:

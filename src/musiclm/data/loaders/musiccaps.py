@@ -14,8 +14,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from musiclm.data.loaders.common import ImportResult, progress_bar, relative_to, walk_files
-from musiclm.data.manifest import MANIFEST_NAME, ClipRecord, write_manifest
+from musiclm.data.loaders.common import (
+    ImportResult,
+    finish_import,
+    progress_bar,
+    relative_to,
+    walk_files,
+)
+from musiclm.data.manifest import ClipRecord
 from musiclm.errors import UserError
 from musiclm.io import audio_info
 
@@ -124,15 +130,14 @@ def import_musiccaps(
             )
         )
 
-    if not records:
-        first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-        raise UserError(
-            f"no usable MusicCaps rows: {len(rows)} rows in {csv_path}, {missing} without a "
-            f"clip in {clips_dir}, {len(skipped)} skipped{first}"
-        )
-    # An explicit file name: write_manifest would take a not-yet-created folder for a file.
-    manifest = write_manifest(out_dir / MANIFEST_NAME, records)
-    return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)
+    return finish_import(
+        records,
+        out_dir,
+        missing,
+        skipped,
+        f"no usable MusicCaps rows: {len(rows)} rows in {csv_path}, {missing} without a "
+        f"clip in {clips_dir}",
+    )
 
 
 def _read_rows(csv_path: Path) -> list[tuple[int, dict[str, str]]]:
