@@ -1,6 +1,6 @@
 """Rendered audio agrees with its metadata, checked by independent analysis (librosa).
 
-One module-scoped corpus of 48 clips (seed 123) feeds every check; the thresholds are
+One module-scoped corpus of 64 clips (seed 123) feeds every check; the thresholds are
 the issue's goals, and the measured rates are printed (run with -s to see them).
 """
 
@@ -21,7 +21,7 @@ SR = 22050
 def corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("agree")
     synth_corpus(
-        out, 48, SynthConfig(seed=123, seconds=12.0, sample_rate=SR), workers=2, progress=False
+        out, 64, SynthConfig(seed=123, seconds=10.0, sample_rate=SR), workers=2, progress=False
     )
     return out, read_manifest(out)
 
@@ -33,7 +33,7 @@ def _tempo_ok(est: float, bpm: float, tol: float = 0.05) -> bool:
 def test_tempo_matches_librosa_on_4_4_clips_with_drums(corpus):
     out, recs = corpus
     rows = [r for r in recs if r.meter == "4/4" and any(i.role == "drums" for i in r.instruments)]
-    assert len(rows) >= 15
+    assert len(rows) >= 30
     ok = []
     for r in rows:
         y, _ = read_audio(resolve(out, r.audio), SR)

@@ -99,7 +99,7 @@ GROOVES: dict[str, dict[str, Pattern]] = {
         "4/4": [
             (RIM, "x..x..x...x..x....x..x...x..x..."),
             (KICK, "X..xX..xX..xX..x"),
-            (HAT, "oooooooooooooooo"),
+            (HAT, "x.o.x.o.x.o.x.o."),
         ]
     },
     "country": {"4/4": [(KICK, "X.......X......."), _BACKBEAT, (HAT, "x.x.x.x.x.x.x.x.")]},
