@@ -1,0 +1,104 @@
+"""How to train: one dataclass shared by every model, saved in each checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from musiclm.errors import UserError
+
+SCHEDULES = ("cosine", "constant")
+PRECISIONS = ("no", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, schedule, logging and checkpoint settings of one training run.
+
+    A *step* is one optimizer update; with ``grad_accum = k`` it consumes ``k`` micro-batches
+    of ``batch_size`` examples on every process, so the global batch is
+    ``batch_size * grad_accum * num_processes``.
+    """
+
+    steps: int = 1000  # optimizer updates in total (a resumed run continues up to this)
+    batch_size: int = 16  # examples per micro-batch, per process
+    lr: float = 3e-4  # peak learning rate, reached at the end of warmup
+    weight_decay: float = 0.01  # AdamW decay, applied to weight matrices only (nanoGPT)
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 100  # linear warmup from 0 to ``lr``
+    schedule: str = "cosine"  # "cosine" (decays to min_lr_ratio * lr at ``steps``) | "constant"
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0  # max global gradient norm per optimizer; 0 disables clipping
+    grad_accum: int = 1  # micro-batches per optimizer step
+    mixed_precision: str = "no"  # "no" | "bf16" | "fp16" (autocast; weights stay fp32)
+    seed: int = 0  # fixes initialisation, data order and every RNG
+    log_every: int = 10  # steps between train-metric records
+    eval_every: int = 500  # steps between validations (0: only at the end)
+    val_batches: int = 0  # cap on validation batches per process (0: the whole set)
+    save_every: int = 1000  # steps between checkpoints (0: only at the end)
+    keep_last: int = 3  # checkpoints kept in out_dir (0: keep all)
+    num_workers: int = 0  # DataLoader worker processes
+    out_dir: str = "runs/train"
+    extra: dict[str, Any] = field(default_factory=dict)  # free task-specific settings
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(float(b) for b in self.betas)  # JSON gives a list back
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`UserError` naming the first bad setting."""
+        positive = ("steps", "batch_size", "grad_accum", "log_every")
+        for name in positive:
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise UserError(f"train config: {name} must be an integer >= 1")
+        counts = ("warmup_steps", "eval_every", "val_batches", "save_every", "keep_last")
+        for name in counts + ("num_workers",):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise UserError(f"train config: {name} must be an integer >= 0")
+        if not self.lr > 0:
+            raise UserError(f"train config: lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise UserError(f"train config: weight_decay must be >= 0, got {self.weight_decay}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise UserError(f"train config: betas must be two numbers in [0, 1), got {self.betas}")
+        if self.schedule not in SCHEDULES:
+            raise UserError(
+                f"train config: schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise UserError(
+                f"train config: min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}"
+            )
+        if self.grad_clip < 0:
+            raise UserError(f"train config: grad_clip must be >= 0, got {self.grad_clip}")
+        if self.mixed_precision not in PRECISIONS:
+            raise UserError(
+                f"train config: mixed_precision must be one of {PRECISIONS}, "
+                f"got {self.mixed_precision!r}"
+            )
+        if not str(self.out_dir):
+            raise UserError("train config: out_dir must not be empty")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (``betas`` as a list)."""
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are a :class:`UserError`, missing keys
+        take their defaults."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UserError(f"train config: unknown setting(s) {', '.join(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise UserError(f"train config: {e}") from None
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
