@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
 
-.PHONY: setup demo test test-fast lint bench melodies clean
+.PHONY: setup demo test test-fast lint bench melodies codec codec-bench clean
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,19 @@ bench: setup
 # Re-extract the bundled melody cache from music21's corpus (minutes).
 melodies: setup
 	$(BIN)/musiclm data melodies
+
+# Retrain the tiny codec from the synthetic corpus with fixed seeds (hours on 2 CPU cores;
+# the run resumes if interrupted: rerun `make codec`).
+CODEC_STEPS ?= 20000
+codec: setup
+	$(BIN)/musiclm data synth out/codec_corpus --clips 2000 --seconds 10 --seed 1 --workers 2 -q
+	$(BIN)/musiclm data synth out/codec_val --clips 64 --seconds 10 --seed 2 --workers 2 -q
+	$(BIN)/musiclm codec train --config tiny --data out/codec_corpus --val out/codec_val \
+		--out out/codec_run --steps $(CODEC_STEPS) --seed 0 $$(test -d out/codec_run && echo --resume) \
+		--export out/codec_run/final
+
+codec-bench: setup
+	$(BIN)/python benchmarks/codec_quality.py --model out/codec_run/final
 
 clean:
 	rm -rf out .pytest_cache

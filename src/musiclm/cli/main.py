@@ -7,7 +7,7 @@ import sys
 import typer
 
 from musiclm import __version__
-from musiclm.cli import data
+from musiclm.cli import codec, data
 from musiclm.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(codec.app, name="codec")
 
 
 def _version(value: bool) -> None:

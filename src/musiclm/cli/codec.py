@@ -1,0 +1,152 @@
+"""``musiclm codec ...``: train, use and evaluate the acoustic tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="The SoundStream-style codec: audio <-> acoustic tokens (RVQ codes).", no_args_is_help=True
+)
+
+MODEL = typer.Option(None, "--model", "-m", help="A codec folder (default: the bundled codec).")
+
+
+@app.command()
+def train(
+    data: Path = typer.Option(..., "--data", help="Training corpus (folder with manifest.jsonl)."),
+    config: str = typer.Option(
+        "tiny", "--config", "-c", help="Preset: debug, tiny, tiny-seanet, base."
+    ),
+    out: Path = typer.Option(
+        Path("runs/codec"), "--out", "-o", help="Run folder (checkpoints, logs)."
+    ),
+    val: Path = typer.Option(None, "--val", help="Held-out corpus for validation."),
+    steps: int = typer.Option(20000, "--steps", help="Optimizer steps."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", help="Crops per step (per process)."),
+    seconds: float = typer.Option(1.0, "--seconds", help="Crop length in seconds."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
+    seed: int = typer.Option(0, "--seed"),
+    adversarial: bool = typer.Option(
+        False,
+        "--adversarial/--no-adversarial",
+        help="Add the STFT discriminator (slower; better phase).",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
+    export: Path = typer.Option(None, "--export", help="Also write the final weights here."),
+    fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights (half the size)."),
+) -> None:
+    """Train a codec on a corpus with the shared Accelerate trainer.
+
+    Runs on CPU as is; `accelerate launch` / `torchrun` spreads it over GPUs or nodes.
+    Kill it and rerun with --resume: it continues from the last checkpoint exactly.
+    """
+    from musiclm.codec.config import CodecConfig
+    from musiclm.codec.train import CodecLossConfig, CodecTask
+    from musiclm.training import TrainConfig, Trainer
+
+    task = CodecTask(
+        CodecConfig.preset(config),
+        data,
+        val=val,
+        seed=seed,
+        losses=CodecLossConfig(adversarial=adversarial, crop_seconds=seconds),
+    )
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        out_dir=str(out),
+        warmup_steps=min(500, steps // 10),
+        eval_every=max(1, min(1000, steps)),
+        save_every=max(1, min(1000, steps)),
+        log_every=max(1, min(50, steps)),
+        grad_clip=10.0,
+    )
+    trainer = Trainer(task, cfg)
+    result = trainer.fit(resume=resume)
+    codec = CodecTask.codec_of(trainer.model)
+    final = export or out / "final"
+    codec.save_pretrained(final, fp16=fp16)
+    typer.echo(f"trained {result.step} steps; codec -> {final}")
+
+
+@app.command()
+def encode(
+    audio: Path = typer.Argument(..., help="Audio file (any rate, any channels)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Code file to write (.npz)."),
+    levels: int = typer.Option(
+        None, "--levels", "-l", help="RVQ levels (lower bitrate); default all."
+    ),
+    model: str = MODEL,
+) -> None:
+    """Audio -> codes: .npz with codes [levels x frames], sample_rate, frame_rate, codebook_size."""
+    from musiclm.codec.model import Codec
+    from musiclm.codec.tokens import CodeFile, save_codes
+    from musiclm.io import read_audio
+
+    codec = Codec.from_pretrained(model)
+    y, rate = read_audio(audio, mono=False)
+    if rate != codec.sample_rate:
+        typer.echo(f"note: resampling {rate} Hz -> {codec.sample_rate} Hz", err=True)
+    codes = codec.encode(y.T, rate, n_levels=levels)
+    samples = round(len(y) * codec.sample_rate / rate)
+    save_codes(
+        output, CodeFile(codes, codec.sample_rate, codec.frame_rate, codec.codebook_size, samples)
+    )
+    typer.echo(
+        f"{codes.shape[0]} levels x {codes.shape[1]} frames "
+        f"({codec.bitrate(codes.shape[0]) / 1000:.1f} kbps) -> {output}"
+    )
+
+
+@app.command()
+def decode(
+    codes: Path = typer.Argument(..., help="Code file from `musiclm codec encode`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Audio file to write (.wav/.flac)."),
+    model: str = MODEL,
+) -> None:
+    """Codes -> audio at the codec's sample rate, trimmed to the encoded length."""
+    from musiclm.codec.model import Codec
+    from musiclm.codec.tokens import load_codes
+    from musiclm.errors import UserError
+    from musiclm.io import write_audio
+
+    codec = Codec.from_pretrained(model)
+    f = load_codes(codes)
+    if (f.codebook_size, f.sample_rate) != (codec.codebook_size, codec.sample_rate) or (
+        f.frame_rate != codec.frame_rate or f.levels > codec.levels
+    ):
+        raise UserError(
+            f"{codes} was made by another codec ({f.levels} levels x {f.codebook_size} codes, "
+            f"{f.sample_rate} Hz, {f.frame_rate:g} frames/s); this one has {codec.levels} x "
+            f"{codec.codebook_size}, {codec.sample_rate} Hz, {codec.frame_rate:g} frames/s"
+        )
+    audio = codec.decode(f.codes)
+    if f.samples is not None:
+        audio = audio[: f.samples]
+    write_audio(output, audio, codec.sample_rate)
+    typer.echo(f"{len(audio) / codec.sample_rate:.2f} s -> {output}")
+
+
+@app.command("eval")
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="Held-out corpus the codec never saw."),
+    clips: int = typer.Option(16, "--clips", help="Clips to evaluate."),
+    seconds: float = typer.Option(5.0, "--seconds", help="Seconds read from each clip."),
+    opus: bool = typer.Option(True, "--opus/--no-opus", help="Compare with Opus (opus-tools)."),
+    model: str = MODEL,
+) -> None:
+    """A table of metrics per bitrate (medians), beside Opus at the same and twice the bitrate."""
+    from musiclm.codec.evaluate import evaluate as run
+    from musiclm.codec.evaluate import table
+    from musiclm.codec.model import Codec
+    from musiclm.data.manifest import read_manifest, resolve
+    from musiclm.io import read_audio
+
+    codec = Codec.from_pretrained(model)
+    recs = read_manifest(data)[:clips]
+    ys = [read_audio(resolve(data, r.audio), codec.sample_rate, seconds=seconds)[0] for r in recs]
+    typer.echo(table(run(codec, ys, opus=opus)))

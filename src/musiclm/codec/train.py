@@ -1,0 +1,143 @@
+"""Training the codec with the shared trainer: reconstruction losses, optional GAN.
+
+Losses (weights in :class:`CodecLossConfig`): multi-resolution STFT (spectral convergence +
+log magnitude, plus a compressed complex term so phase is learned without a GAN),
+multi-scale log-mel L1, RVQ commitment; with ``adversarial`` a multi-scale complex STFT
+discriminator (hinge loss) and feature matching join after ``disc_start`` steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from musiclm.codec.config import CodecConfig
+from musiclm.codec.discriminator import (
+    MultiScaleSTFTDiscriminator,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+from musiclm.codec.losses import MelLoss, MultiResolutionSTFTLoss
+from musiclm.codec.model import Codec
+from musiclm.data.dataset import ClipDataset
+from musiclm.training import TrainConfig, TrainTask
+from musiclm.training.task import adamw
+
+
+@dataclass(frozen=True)
+class CodecLossConfig:
+    stft: float = 1.0
+    complex: float = 0.5  # phase-aware term of the MR-STFT loss
+    mel: float = 1.0
+    commit: float = 0.25
+    adversarial: bool = False
+    disc_start: int = 2000
+    adv: float = 1.0
+    feature: float = 2.0
+    crop_seconds: float = 1.0
+
+
+class CodecTask(TrainTask):
+    """The codec as a :class:`TrainTask`: crops of a corpus in, reconstruction losses out."""
+
+    def __init__(
+        self,
+        config: CodecConfig,
+        data: str | Path,
+        *,
+        val: str | Path | None = None,
+        losses: CodecLossConfig = CodecLossConfig(),
+        seed: int = 0,
+    ):
+        self.config, self.data, self.val, self.losses, self.seed = config, data, val, losses, seed
+        self.stft = MultiResolutionSTFTLoss(complex_weight=losses.complex)
+        self.mel = MelLoss(config.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
+
+    def _dataset(self, manifest, train: bool) -> ClipDataset:
+        return ClipDataset(
+            manifest,
+            sample_rate=self.config.sample_rate,
+            seconds=self.losses.crop_seconds,
+            random_crop=train,
+            seed=self.seed,
+        )
+
+    def train_dataset(self) -> ClipDataset:
+        return self._dataset(self.data, True)
+
+    def val_dataset(self) -> ClipDataset | None:
+        return self._dataset(self.val, False) if self.val else None
+
+    def collate(self, items: list[dict[str, Any]]) -> torch.Tensor:
+        return torch.stack([it["audio"] for it in items])  # (B, T); captions are not needed
+
+    def model_config(self) -> dict[str, Any]:
+        return {"codec": self.config.to_dict(), "losses": asdict(self.losses)}
+
+    def build_model(self) -> nn.Module | dict[str, nn.Module]:
+        codec = Codec(self.config)
+        # rescale encoder outputs to unit RMS from real data before the RVQ sees them
+        ds = self.train_dataset()
+        batch = torch.stack([ds[i]["audio"] for i in range(min(16, len(ds)))])
+        codec.calibrate(batch)
+        if not self.losses.adversarial:
+            return codec
+        return {"codec": codec, "disc": MultiScaleSTFTDiscriminator()}
+
+    def optimizers(self, model, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        if not isinstance(model, dict):
+            return super().optimizers(model, config)
+        return {
+            "disc": adamw(model["disc"].parameters(), config),
+            "codec": adamw(model["codec"].parameters(), config),
+        }
+
+    def _reconstruction(self, codec, audio: torch.Tensor):
+        out = codec(audio)
+        est = out.audio[:, : audio.shape[-1]]
+        stft = self.stft(est, audio)
+        mel = self.mel(est, audio)
+        loss = self.losses.stft * stft.total + self.losses.mel * mel
+        loss = loss + self.losses.commit * out.commit_loss
+        metrics = {
+            "sc": stft.sc.item(),
+            "mag": stft.mag.item(),
+            "mel": mel.item(),
+            "commit": out.commit_loss.item(),
+            "levels": float(out.n_levels),
+            "perplexity_l1": out.perplexity[0].item(),
+        }
+        return est, loss, metrics
+
+    def loss(self, model, batch: torch.Tensor, step: int, optimizer: str = "main"):
+        if not isinstance(model, dict):
+            _, loss, metrics = self._reconstruction(model, batch)
+            return loss, metrics
+        gan = step >= self.losses.disc_start
+        if optimizer == "disc":
+            if not gan:
+                return None, {}
+            with torch.no_grad():
+                fake = model["codec"](batch).audio[:, : batch.shape[-1]]
+            real_out, fake_out = model["disc"](batch), model["disc"](fake)
+            d = discriminator_loss(real_out.logits, fake_out.logits)
+            return d, {"disc": d.item()}
+        est, loss, metrics = self._reconstruction(model["codec"], batch)
+        if gan:
+            fake_out = model["disc"](est)
+            with torch.no_grad():
+                real_out = model["disc"](batch)
+            adv = generator_adversarial_loss(fake_out.logits)
+            fm = feature_matching_loss(real_out.features, fake_out.features)
+            loss = loss + self.losses.adv * adv + self.losses.feature * fm
+            metrics |= {"adv": adv.item(), "fm": fm.item()}
+        return loss, metrics
+
+    @staticmethod
+    def codec_of(model) -> Codec:
+        return model["codec"] if isinstance(model, dict) else model

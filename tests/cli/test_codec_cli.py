@@ -1,0 +1,143 @@
+"""`musiclm codec`: train a debug codec for a few steps, then encode/decode/eval with it."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from musiclm.cli.main import main
+from musiclm.codec.tokens import load_codes
+from musiclm.data.manifest import ClipRecord, write_manifest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Eight 1 s clips of harmonic tones at 8 kHz (the debug codec's rate)."""
+    out = tmp_path_factory.mktemp("tones")
+    recs = []
+    t = np.arange(8000) / 8000
+    for i in range(8):
+        f0 = 110 * 2 ** (i / 5)
+        y = sum(0.3 / k * np.sin(2 * np.pi * k * f0 * t) for k in (1, 2, 3))
+        sf.write(out / f"{i}.wav", y.astype(np.float32), 8000)
+        recs.append(ClipRecord(f"t{i}", f"{i}.wav", 8000, 1.0, [f"tone {i}"]))
+    write_manifest(out, recs)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(corpus, tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny model: threads only add overhead on a shared 2-core box
+    run = tmp_path_factory.mktemp("run")
+    code = main(
+        [
+            "codec",
+            "train",
+            "--data",
+            str(corpus),
+            "--config",
+            "debug",
+            "--out",
+            str(run),
+            "--steps",
+            "6",
+            "--batch-size",
+            "4",
+            "--seconds",
+            "0.5",
+        ]
+    )
+    torch.set_num_threads(threads)
+    assert code == 0
+    assert (run / "final" / "model.safetensors").is_file()
+    return run / "final"
+
+
+def test_encode_decode_round_trip(model, corpus, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "codec",
+                "encode",
+                str(corpus / "0.wav"),
+                "-o",
+                str(tmp_path / "x.npz"),
+                "--model",
+                str(model),
+                "--levels",
+                "1",
+            ]
+        )
+        == 0
+    )
+    f = load_codes(tmp_path / "x.npz")
+    assert f.levels == 1 and f.samples == 8000
+    assert (
+        main(
+            [
+                "codec",
+                "decode",
+                str(tmp_path / "x.npz"),
+                "-o",
+                str(tmp_path / "y.wav"),
+                "--model",
+                str(model),
+            ]
+        )
+        == 0
+    )
+    y, sr = sf.read(tmp_path / "y.wav")
+    assert sr == 8000 and len(y) == 8000
+
+
+def test_decode_rejects_codes_of_another_codec(model, tmp_path, capsys):
+    from musiclm.codec.tokens import CodeFile, save_codes
+
+    save_codes(tmp_path / "o.npz", CodeFile(np.zeros((2, 10), int), 24000, 50.0, 1024))
+    assert (
+        main(
+            [
+                "codec",
+                "decode",
+                str(tmp_path / "o.npz"),
+                "-o",
+                str(tmp_path / "z.wav"),
+                "--model",
+                str(model),
+            ]
+        )
+        == 2
+    )
+    assert "another codec" in capsys.readouterr().err
+
+
+def test_eval_table(model, corpus, capsys):
+    assert (
+        main(
+            [
+                "codec",
+                "eval",
+                "--data",
+                str(corpus),
+                "--clips",
+                "3",
+                "--seconds",
+                "1",
+                "--model",
+                str(model),
+                "--no-opus",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "| codec 1 level" in out and "unrelated clip" in out
+
+
+def test_no_bundled_codec_yet_is_a_clear_error(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
+    assert main(["codec", "encode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.npz")]) == 2
+    assert "no bundled codec" in capsys.readouterr().err
