@@ -27,6 +27,8 @@ from musiclm.codec.losses import (
 from musiclm.codec.model import Codec
 from musiclm.io import read_audio, resample, write_audio
 
+# opusenc below ~2 kbps gave silent output here (every metric at its floor): not a baseline
+OPUS_MIN_KBPS = 2.0
 METRICS = ("SC", "MR-STFT", "chroma", "onset r", "SI-SNR", "mel L1")
 
 
@@ -68,6 +70,8 @@ def evaluate(codec: Codec, clips: list[np.ndarray], *, opus: bool = True) -> dic
     if opus and shutil.which("opusenc"):
         for q in sorted({1, max(1, codec.levels // 2), codec.levels}):
             for kbps in (codec.bitrate(q) / 1000, 2 * codec.bitrate(q) / 1000):
+                if kbps < OPUS_MIN_KBPS:
+                    continue
                 rows[f"Opus {kbps:.1f} kbps"] = [
                     metrics(y, opus_round_trip(y, sr, kbps), sr) for y in clips
                 ]
