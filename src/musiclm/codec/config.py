@@ -22,6 +22,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from musiclm.configs import dataclass_from_dict
 from musiclm.errors import UserError
 
 FORMAT_VERSION = 1
@@ -103,14 +104,7 @@ class CodecConfig:
     @classmethod
     def from_dict(cls, d: dict) -> CodecConfig:
         """Rebuild from :meth:`to_dict` output; UserError for unknown keys or bad values."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"unknown codec config keys {unknown} (written by a newer musiclm?)")
-        try:
-            return cls(**d)
-        except (TypeError, ValueError) as e:
-            raise UserError(f"invalid codec config: {e}") from None
+        return dataclass_from_dict(cls, d, "codec config")
 
     def hash(self) -> str:
         """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces): the

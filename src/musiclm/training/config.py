@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from musiclm.configs import dataclass_from_dict
 from musiclm.errors import UserError
 
 SCHEDULES = ("cosine", "constant")
@@ -90,14 +91,7 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys are a :class:`UserError`, missing keys
         take their defaults."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UserError(f"train config: unknown setting(s) {', '.join(unknown)}")
-        try:
-            return cls(**d)
-        except TypeError as e:
-            raise UserError(f"train config: {e}") from None
+        return dataclass_from_dict(cls, d, "train config")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
