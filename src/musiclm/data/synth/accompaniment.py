@@ -104,7 +104,6 @@ def comp_bar(
     bar_beats: float,
     velocity: int,
     rng: np.random.Generator,
-    bass_pc: int,
 ) -> list[Note]:
     """Notes of one bar of accompaniment in ``style`` over the voiced ``chord``."""
     steps = int(round(bar_beats * 4))

@@ -211,11 +211,11 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
             prev = voiced
             if "harmony" in roles:
                 part("harmony", harmony_name).notes += acc.comp_bar(
-                    comp_style, voiced, start, length, 72, rng, chord[0]
+                    comp_style, voiced, start, length, 72, rng
                 )
             if "pad" in roles and pad_name:
                 part("pad", pad_name).notes += acc.comp_bar(
-                    "pad", acc.voice(chord, 64), start, length, 58, rng, chord[0]
+                    "pad", acc.voice(chord, 64), start, length, 58, rng
                 )
             if "bass" in roles:
                 part("bass", bass_name).notes += acc.bass_bar(
@@ -249,9 +249,7 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
                     if b < length
                 ]
 
-    _ending(
-        parts, chords, degrees, body, opts.seconds, tempo, ending, tonic, h_center, b_spec.low, kit
-    )
+    _ending(parts, chords, body, opts.seconds, tempo, ending, tonic, h_center, b_spec.low)
     song_parts = [p for p in parts.values() if _audible(p, tempo)]
     for p in song_parts:
         p.role = p.role.split(":")[0]
@@ -283,9 +281,7 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
 ROLE_VOLUME = {"melody": 112, "harmony": 84, "pad": 72, "bass": 100, "drums": 100, "percussion": 82}
 
 
-def _ending(
-    parts, chords, degrees, body, seconds, tempo, ending, tonic, h_center, bass_low, kit
-) -> None:
+def _ending(parts, chords, body, seconds, tempo, ending, tonic, h_center, bass_low) -> None:
     """The real ending: a tonic chord on the downbeat after the body, held, struck to ring,
     or (fade-out) the groove simply continues under the fade."""
     if ending == "fade-out":

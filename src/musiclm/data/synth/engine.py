@@ -232,12 +232,13 @@ def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
             )
     else:
         write_json_atomic(saved, asdict(cfg))
-    for tmp in list(out.rglob(".*.*")):  # temporaries of a killed run (atomic_path names)
-        if tmp.is_file() and tmp.name != ".write-test" and tmp.parent.name != out.name:
+    for tmp in list(out.rglob(".*.*")):  # temporaries of a killed run (atomic_path's names)
+        if tmp.is_file():
             tmp.unlink()
 
 
-def _finish_shard(out: Path, cfg: SynthConfig, shard: int, ids: list[str]) -> None:
+def _finish_shard(out: Path, shard: int) -> None:
+    """Merge a complete shard's rows (old shard file + finished parts) into its shard file."""
     rows = _read_rows(_shard_path(out, shard))
     parts_dir = out / ".parts" / f"{shard:04d}"
     for f in sorted(parts_dir.glob("*.json")) if parts_dir.is_dir() else []:
@@ -313,11 +314,11 @@ def synth_corpus(
             failed_shards.add(s)
         pending[s].discard(index)
         if not pending[s] and s not in failed_shards:
-            _finish_shard(out, cfg, s, shard_ids[s])
+            _finish_shard(out, s)
         bar.update(1)
 
     for s in [s for s, left in pending.items() if not left]:  # complete but unmerged shards
-        _finish_shard(out, cfg, s, shard_ids[s])
+        _finish_shard(out, s)
     try:
         if todo and workers == 1:
             _init_worker(cfg.sample_rate, soundfont)

@@ -81,8 +81,22 @@ class Renderer:
 
     def __init__(self, sample_rate: int = 24000, soundfont: str | os.PathLike | None = None):
         check_fluidsynth()
+        import fluidsynth
+
         self.sample_rate = sample_rate
         self.soundfont = str(find_soundfont(soundfont))
+        c = ctypes
+        self._write_float = fluidsynth._fl.fluid_synth_write_float
+        self._write_float.argtypes = [
+            c.c_void_p,
+            c.c_int,
+            c.c_void_p,
+            c.c_int,
+            c.c_int,
+            c.c_void_p,
+            c.c_int,
+            c.c_int,
+        ]
         self._keeper, _ = self._new_synth()
 
     def _new_synth(self):
@@ -99,18 +113,6 @@ class Renderer:
         if sfid < 0:
             synth.delete()
             raise UserError(f"FluidSynth could not load the soundfont {self.soundfont}")
-        write = fluidsynth._fl.fluid_synth_write_float
-        write.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_int,
-            ctypes.c_void_p,
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_void_p,
-            ctypes.c_int,
-            ctypes.c_int,
-        ]
-        self._write_float = write
         return synth, sfid
 
     def close(self) -> None:
