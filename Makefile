@@ -43,7 +43,7 @@ melodies: setup
 
 # Retrain the tiny codec from the synthetic corpus with fixed seeds (hours on 2 CPU cores;
 # the run resumes if interrupted: rerun `make codec`).
-CODEC_STEPS ?= 20000
+CODEC_STEPS ?= 7000
 codec: setup
 	$(BIN)/musiclm data synth out/codec_corpus --clips 2000 --seconds 10 --seed 1 --workers 2 -q
 	$(BIN)/musiclm data synth out/codec_val --clips 64 --seconds 10 --seed 2 --workers 2 -q

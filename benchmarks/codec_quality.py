@@ -10,6 +10,10 @@ misleads: band-limited Opus scores worse than an unrelated clip). A row "unrelat
 real-time factor and peak RSS.
 
     python benchmarks/codec_quality.py [--model DIR] [--clips 24] [--seconds 5]
+        [--spectrograms docs/codec_spectrograms]
+
+``--spectrograms DIR`` also draws, for the first clips, the original beside the codec at
+its lowest and full bitrate and Opus at the same and twice the full bitrate.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from musiclm.codec.evaluate import evaluate, table
+from musiclm.codec.evaluate import OPUS_MIN_KBPS, evaluate, opus_round_trip, table
 from musiclm.codec.model import Codec
 from musiclm.data.manifest import read_manifest, resolve
 from musiclm.data.synth.engine import SynthConfig, synth_corpus
 from musiclm.io import read_audio
+from musiclm.spectrogram import save_spectrograms
 
 
 def main() -> None:
@@ -39,6 +44,10 @@ def main() -> None:
     ap.add_argument(
         "--data", type=Path, default=None, help="held-out corpus (default: engine seed 777)"
     )
+    ap.add_argument(
+        "--spectrograms", type=Path, default=None, help="folder for side-by-side spectrogram PNGs"
+    )
+    ap.add_argument("--pictures", type=int, default=3, help="clips drawn with --spectrograms")
     args = ap.parse_args()
 
     codec = Codec.from_pretrained(args.model)
@@ -68,6 +77,8 @@ def main() -> None:
             times.append((time.perf_counter() - t0, len(y) / sr))
         print(f"## {len(clips)} held-out clips of {args.seconds:g} s at {sr} Hz (medians)\n")
         print(table(rows))
+        if args.spectrograms:
+            draw(codec, clips[: args.pictures], args.spectrograms)
         full = [t for t, _ in times]
         audio_s = sum(s for _, s in times)
         print(
@@ -75,6 +86,23 @@ def main() -> None:
             f"(median {statistics.median(full) * 1000:.0f} ms per {args.seconds:g} s clip); "
             f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
         )
+
+
+def draw(codec: Codec, clips: list, folder: Path) -> None:
+    """One PNG per clip: original, codec at 1 and all levels, Opus at 1x and 2x the bitrate."""
+    sr, full = codec.sample_rate, codec.bitrate() / 1000
+    for i, y in enumerate(clips):
+        panels = {"original": y}
+        for q in (1, codec.levels):
+            panels[f"codec {q} level(s), {codec.bitrate(q) / 1000:g} kbps"] = codec.decode(
+                codec.encode(y, sr, n_levels=q)
+            )
+        if shutil.which("opusenc"):
+            for kbps in (full, 2 * full):
+                if kbps >= OPUS_MIN_KBPS:
+                    panels[f"Opus {kbps:g} kbps"] = opus_round_trip(y, sr, kbps)
+        path = save_spectrograms(folder / f"clip{i}.png", panels, sr, title=f"held-out clip {i}")
+        print(f"spectrograms -> {path}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ _LAZY = {
     "import_musiccaps": "musiclm.data.loaders",
     "import_folder": "musiclm.data.loaders",
     "build_report": "musiclm.data.report",
+    "Codec": "musiclm.codec.model",
+    "CodecConfig": "musiclm.codec.config",
     "UserError": "musiclm.errors",
 }
 __all__ = ["__version__", *_LAZY]

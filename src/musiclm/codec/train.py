@@ -34,7 +34,9 @@ class CodecLossConfig:
     stft: float = 1.0
     complex: float = 0.5  # phase-aware term of the MR-STFT loss
     mel: float = 1.0
-    commit: float = 0.25
+    # 0.02, not VQ-VAE's 0.25: tiny, 700 steps, same seed, held-out SC 0.752 vs 0.772 (the
+    # unquantized latent decodes no better, so a looser pull on the encoder costs nothing)
+    commit: float = 0.02
     adversarial: bool = False
     disc_start: int = 2000
     adv: float = 1.0

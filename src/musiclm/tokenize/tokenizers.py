@@ -1,0 +1,119 @@
+"""The three token kinds every stage trains on, behind one small interface.
+
+- ``acoustic``: codec RVQ codes, ``codes (levels, frames)`` at the codec frame rate;
+- ``semantic``: semantic tokenizer ids, ``tokens (frames,)`` at 25 Hz;
+- ``mulan``: MuLan embedding and its RVQ tokens of the *audio*, one per window of
+  ``MULAN_WINDOW_S`` seconds, ``embedding (D, windows)`` and ``tokens (levels, windows)``
+  (MusicLM trains the stages on the audio's MuLan tokens; text takes their place at
+  inference).
+
+The last axis of every array is time, which the token store relies on.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from musiclm.errors import UserError
+
+MULAN_WINDOW_S = 10.0  # MuLan's audio tower sees ~10 s windows (arXiv 2208.12415)
+MULAN_MIN_TAIL_S = 2.0  # a shorter tail after the last full window is dropped
+
+
+def fingerprint(model: Any) -> str:
+    """SHA-256 of a model's config and every tensor of its state: two models give the same
+    fingerprint only if they tokenize alike."""
+    h = hashlib.sha256()
+    config = getattr(model, "config", None)
+    if config is not None:
+        as_dict = config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+        h.update(json.dumps(as_dict, sort_keys=True, default=str).encode())
+    if isinstance(model, torch.nn.Module):
+        for name, tensor in sorted(model.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _small_int(x: np.ndarray, vocabulary: int) -> np.ndarray:
+    return np.asarray(x).astype(np.int16 if vocabulary <= 32768 else np.int32)
+
+
+class TokenKind(abc.ABC):
+    """A loaded tokenizer of one kind: ``tk(audio, sample_rate) -> {name: array}``."""
+
+    kind: ClassVar[str]
+    _module: ClassVar[str]
+    _class: ClassVar[str]
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.fingerprint = fingerprint(model)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None) -> TokenKind:
+        """Load the model of this kind from a folder (``None``: the bundled one)."""
+        try:
+            model_class = getattr(importlib.import_module(cls._module), cls._class)
+        except ImportError as e:  # the package part is missing from this install
+            raise UserError(f"cannot tokenize {cls.kind}: {e}") from None
+        return cls(model_class.from_pretrained(path))
+
+    def describe(self) -> dict[str, Any]:
+        config = getattr(self.model, "config", None)
+        if config is None:
+            return {}
+        return config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+
+    @abc.abstractmethod
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        """Tokens of one mono clip ``(samples,)`` at ``sample_rate``."""
+
+
+class AcousticTokens(TokenKind):
+    kind, _module, _class = "acoustic", "musiclm.codec.model", "Codec"
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        codes = self.model.encode(audio, sample_rate)  # (levels, frames)
+        return {"codes": _small_int(codes, self.model.codebook_size)}
+
+
+class SemanticTokens(TokenKind):
+    kind, _module, _class = "semantic", "musiclm.semantic", "SemanticTokenizer"
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        tokens = np.asarray(self.model.encode(audio, sample_rate))  # (frames,)
+        size = int(getattr(self.model.config, "n_clusters", 1 << 15))
+        return {"tokens": _small_int(tokens, size)}
+
+
+class MuLanTokens(TokenKind):
+    kind, _module, _class = "mulan", "musiclm.mulan", "MuLan"
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        window = int(round(MULAN_WINDOW_S * sample_rate))
+        starts = list(range(0, max(1, len(audio) - window + 1), window))
+        tail = len(audio) - (starts[-1] + window)
+        if tail >= MULAN_MIN_TAIL_S * sample_rate:
+            starts.append(starts[-1] + window)
+        emb = np.stack([self.model.embed_audio(audio[s : s + window], sample_rate) for s in starts])
+        tokens = np.asarray(self.model.tokens(emb))  # (windows, levels)
+        size = int(getattr(self.model.config, "rvq_codebook_size", 1 << 15))
+        return {
+            "embedding": emb.T.astype(np.float16),  # (D, windows)
+            "tokens": _small_int(tokens.T, size),  # (levels, windows)
+        }
+
+
+KINDS: dict[str, type[TokenKind]] = {
+    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens)
+}
