@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
 
-.PHONY: setup demo test test-fast lint bench melodies codec codec-bench clean
+.PHONY: setup demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,15 +41,29 @@ bench: setup
 melodies: setup
 	$(BIN)/musiclm data melodies
 
+# The training corpus of every bundled model: engine seed 1 for training, seed 2 held out.
+corpus: setup
+	$(BIN)/musiclm data synth out/codec_corpus --clips 2000 --seconds 10 --seed 1 --workers 2 -q
+	$(BIN)/musiclm data synth out/codec_val --clips 64 --seconds 10 --seed 2 --workers 2 -q
+
 # Retrain the tiny codec from the synthetic corpus with fixed seeds (hours on 2 CPU cores;
 # the run resumes if interrupted: rerun `make codec`).
 CODEC_STEPS ?= 7000
-codec: setup
-	$(BIN)/musiclm data synth out/codec_corpus --clips 2000 --seconds 10 --seed 1 --workers 2 -q
-	$(BIN)/musiclm data synth out/codec_val --clips 64 --seconds 10 --seed 2 --workers 2 -q
+codec: corpus
 	$(BIN)/musiclm codec train --config tiny --data out/codec_corpus --val out/codec_val \
 		--out out/codec_run --steps $(CODEC_STEPS) --seed 0 $$(test -d out/codec_run && echo --resume) \
-		--export out/codec_run/final
+		--export out/codec_run/final --fp16
+
+# Retrain the tiny MuLan (frozen MiniLM text tower + our audio tower) the same way.
+MULAN_STEPS ?= 700
+mulan: corpus
+	$(BIN)/musiclm mulan train --config tiny --data out/codec_corpus --val out/codec_val \
+		--out out/mulan_run --steps $(MULAN_STEPS) -b 32 --seed 0 \
+		$$(test -d out/mulan_run && echo --resume) --export out/mulan_run/final
+
+# Refit the semantic tokenizer (iteration 0: k-means on log-mel + chroma + onset features).
+semantic: corpus
+	$(BIN)/musiclm semantic fit --data out/codec_corpus --out out/semantic_run -c tiny --seed 0
 
 codec-bench: setup
 	$(BIN)/python benchmarks/codec_quality.py --model out/codec_run/final

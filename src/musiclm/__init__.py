@@ -23,6 +23,13 @@ _LAZY = {
     "build_report": "musiclm.data.report",
     "Codec": "musiclm.codec.model",
     "CodecConfig": "musiclm.codec.config",
+    "MuLan": "musiclm.mulan.model",
+    "MuLanConfig": "musiclm.mulan.config",
+    "SemanticConfig": "musiclm.semantic",
+    "SemanticTokenizer": "musiclm.semantic",
+    "fit_semantic": "musiclm.semantic",
+    "TokenStore": "musiclm.tokenize",
+    "tokenize_corpus": "musiclm.tokenize",
     "UserError": "musiclm.errors",
 }
 __all__ = ["__version__", *_LAZY]

@@ -17,6 +17,7 @@ from musiclm.io import atomic_path
 
 N_MELS = 128
 HOP = 256
+N_FFT = 2048
 TOP_DB = 80.0
 FULL_SCALE_DB = 40.0  # power_to_db(ref=1) of a full-scale sine in these mel bands, measured
 
@@ -27,10 +28,10 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     import librosa
 
     y = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if y.size == 0:
-        y = np.zeros(HOP, np.float32)
+    if y.size < N_FFT:  # shorter than one window: pad (an empty clip draws as silence)
+        y = np.pad(y, (0, N_FFT - y.size))
     mel = librosa.feature.melspectrogram(
-        y=y, sr=sample_rate, n_fft=2048, hop_length=HOP, n_mels=N_MELS, fmax=sample_rate / 2
+        y=y, sr=sample_rate, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, fmax=sample_rate / 2
     )
     # fixed reference (not the clip's max), so panels compare across systems
     db = librosa.power_to_db(mel, ref=1.0, top_db=None) - FULL_SCALE_DB

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from musiclm import __version__
-from musiclm.cli import codec, data
+from musiclm.cli import codec, data, mulan, semantic
+from musiclm.cli.tokenize import tokenize
 from musiclm.errors import UserError
 
 app = typer.Typer(
@@ -23,6 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(codec.app, name="codec")
+app.add_typer(semantic.app, name="semantic")
+app.add_typer(mulan.app, name="mulan")
+app.command("tokenize")(tokenize)
 
 
 def _version(value: bool) -> None:

@@ -27,7 +27,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-_CHUNK_ELEMENTS = 1 << 24  # frames x codes per distance block (64 MiB of float32)
+from musiclm.modules.kmeans import kmeans_plus_plus, lloyd
+from musiclm.modules.kmeans import nearest as _nearest
+
 _KMEANS_ITERS = 10
 _KMEANS_MAX_POINTS_PER_CODE = 16  # k-means++ seeds from at most this many points per code
 
@@ -47,36 +49,15 @@ def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def _nearest(x: Tensor, codebook: Tensor) -> Tensor:
-    """Index of the nearest code by squared L2, in float32, chunked over rows.
-
-    Args:
-        x: (N, D) vectors.
-        codebook: (K, D) codes.
-    Returns:
-        (N,) int64 indices.
-    """
-    with torch.autocast(device_type=x.device.type, enabled=False):
-        x = x.float()
-        codebook = codebook.float()
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2; |x|^2 does not change the argmin.
-        c2 = codebook.pow(2).sum(1)  # (K,)
-        chunk = max(1, _CHUNK_ELEMENTS // codebook.shape[0])
-        out = [
-            torch.addmm(c2, xs, codebook.t(), beta=1.0, alpha=-2.0).argmin(1)
-            for xs in x.split(chunk)
-        ]
-    return torch.cat(out) if out else x.new_zeros(0, dtype=torch.long)
-
-
 def _kmeans(x: Tensor, k: int, iters: int = _KMEANS_ITERS) -> tuple[Tensor, Tensor]:
-    """Codes for ``x`` (N, D): k-means++ seeding, then ``iters`` Lloyd iterations.
+    """Codes for ``x`` (N, D): k-means++ seeding, then ``iters`` Lloyd iterations
+    (:mod:`musiclm.modules.kmeans`), seeded from energetic vectors only.
 
     With fewer vectors than codes (N < k) every vector becomes a code and the rest are
     copies of random vectors plus small noise; those are restarted later by the
     time-unused rule if they stay unused. Returns (codebook (k, D), counts (k,)).
     """
-    n, d = x.shape
+    n = x.shape[0]
     if n < k:
         scale = 1e-3 * x.std().clamp_min(1e-6) if n > 1 else x.new_tensor(1e-3)
         extra = x[torch.randint(n, (k - n,), device=x.device)]
@@ -92,22 +73,7 @@ def _kmeans(x: Tensor, k: int, iters: int = _KMEANS_ITERS) -> tuple[Tensor, Tens
     live = pts[norms > 0.1 * norms.median()]
     if len(live) >= k:
         pts = live
-    p2 = pts.pow(2).sum(1)  # (P,)
-    codebook = x.new_empty(k, d)
-    codebook[0] = pts[torch.randint(len(pts), (1,), device=x.device)]
-    d2 = (p2 - 2 * pts @ codebook[0] + codebook[0].pow(2).sum()).clamp_min(0)
-    for i in range(1, k):
-        # k-means++: sample proportionally to the squared distance to the nearest chosen
-        # code; the tiny floor keeps the draw defined when every point is a code already.
-        pick = torch.multinomial(d2 + 1e-12, 1)
-        codebook[i] = pts[pick[0]]
-        new = (p2 - 2 * pts @ codebook[i] + codebook[i].pow(2).sum()).clamp_min(0)
-        d2 = torch.minimum(d2, new)
-    for _ in range(iters):
-        idx = _nearest(x, codebook)
-        counts = torch.bincount(idx, minlength=k).float()
-        sums = torch.zeros_like(codebook).index_add_(0, idx, x)
-        codebook = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], codebook)
+    codebook = lloyd(x, kmeans_plus_plus(pts, k), iters)
     return codebook, torch.bincount(_nearest(x, codebook), minlength=k).float()
 
 

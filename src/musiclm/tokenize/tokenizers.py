@@ -31,7 +31,10 @@ MULAN_MIN_TAIL_S = 2.0  # a shorter tail after the last full window is dropped
 
 def fingerprint(model: Any) -> str:
     """SHA-256 of a model's config and every tensor of its state: two models give the same
-    fingerprint only if they tokenize alike."""
+    fingerprint only if they tokenize alike. A model's own ``fingerprint`` string wins."""
+    own = getattr(model, "fingerprint", None)
+    if isinstance(own, str):
+        return own
     h = hashlib.sha256()
     config = getattr(model, "config", None)
     if config is not None:
@@ -92,8 +95,7 @@ class SemanticTokens(TokenKind):
 
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         tokens = np.asarray(self.model.encode(audio, sample_rate))  # (frames,)
-        size = int(getattr(self.model.config, "n_clusters", 1 << 15))
-        return {"tokens": _small_int(tokens, size)}
+        return {"tokens": _small_int(tokens, int(self.model.codebook_size))}
 
 
 class MuLanTokens(TokenKind):

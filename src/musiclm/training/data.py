@@ -38,7 +38,10 @@ def seed_all(seed: int) -> None:
 class ItemSeeded(Dataset):
     """Wraps a dataset; item ``(epoch, index)`` is ``dataset[index]`` fetched under RNGs
     seeded from ``(seed, epoch, index)``. In the main process the global RNG states are
-    put back afterwards, so loading data never shifts the training randomness."""
+    put back afterwards, so loading data never shifts the training randomness.
+
+    A dataset with its own seeded randomness and a ``set_epoch`` method (ClipDataset) is
+    told the epoch before each item, so every epoch brings new crops and captions."""
 
     def __init__(self, dataset: Dataset, seed: int):
         self.dataset, self.seed = dataset, seed
@@ -48,6 +51,8 @@ class ItemSeeded(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> Any:
         epoch, index = key
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
         seed = derive_seed(self.seed, 3, epoch, index)
         if get_worker_info() is not None:  # a worker's RNGs are its own
             seed_all(seed)

@@ -1,0 +1,1 @@
+"""The three token stages (semantic, coarse, fine) and the Transformer they share."""

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from musiclm.codec.config import CodecConfig
+from musiclm.codec.model import Codec
+from musiclm.data.manifest import ClipRecord, write_manifest
+from musiclm.errors import UserError
+from musiclm.tokenize import TokenStore, fingerprint, tokenize_corpus
+from musiclm.tokenize.store import read_shard, write_shard
+
+
+def _tone(path, seconds, rate, freq):
+    t = np.arange(int(seconds * rate)) / rate
+    sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
+    return ClipRecord(id=path.stem, audio=path.name, sample_rate=rate, seconds=seconds,
+                      captions=["a tone"])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    records = [_tone(root / f"c{i}.wav", 0.5 + 0.25 * i, 8000, 200 * (i + 1)) for i in range(5)]
+    records.append(ClipRecord(id="gone", audio="gone.wav", sample_rate=8000, seconds=1.0,
+                              captions=["missing file"]))  # fmt: skip
+    write_manifest(root / "manifest.jsonl", records)
+    return root
+
+
+@pytest.fixture(scope="module")
+def codec_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("codec")
+    Codec(CodecConfig.preset("debug")).save_pretrained(path)
+    return path
+
+
+def test_tokens_match_the_codec_and_resume(corpus, codec_dir, tmp_path):
+    out = tmp_path / "tokens"
+    result = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    assert result.clips == 6 and result.shards_written == 3
+    assert list(result.skipped) == ["gone"]  # missing audio: skipped and counted
+    codec = Codec.from_pretrained(codec_dir)
+    store = TokenStore(out, "acoustic", expect=fingerprint(codec))
+    assert sorted(store) == [f"c{i}" for i in range(5)]
+    assert store.meta["complete"] and store.meta["clips"] == 5 and store.meta["skipped"] == 1
+    y, sr = sf.read(str(corpus / "c3.wav"), dtype="float32")
+    np.testing.assert_array_equal(store["c3"]["codes"], codec.encode(y, sr))
+    # rerun: every shard is on disk, nothing is redone; a deleted shard is redone alike
+    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    assert again.shards_written == 0
+    (out / "acoustic" / "00001.npz").unlink()
+    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    assert again.shards_written == 1
+    np.testing.assert_array_equal(TokenStore(out, "acoustic")["c3"]["codes"], store["c3"]["codes"])
+
+
+def test_two_workers_give_the_same_tokens(corpus, codec_dir, tmp_path):
+    one = tokenize_corpus(corpus, tmp_path / "a", {"acoustic": codec_dir}, shard_size=2,
+                          progress=False)  # fmt: skip
+    two = tokenize_corpus(corpus, tmp_path / "b", {"acoustic": codec_dir}, shard_size=2,
+                          workers=2, progress=False)  # fmt: skip
+    a, b = TokenStore(one.out, "acoustic"), TokenStore(two.out, "acoustic")
+    assert sorted(a) == sorted(b)
+    for clip in a:
+        np.testing.assert_array_equal(a[clip]["codes"], b[clip]["codes"])
+
+
+def test_another_model_is_refused_then_replaced(corpus, codec_dir, tmp_path):
+    out = tmp_path / "tokens"
+    tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=10, progress=False)
+    torch.manual_seed(1)
+    other_dir = tmp_path / "other"
+    other = Codec(CodecConfig.preset("debug"))
+    other.save_pretrained(other_dir)
+    with pytest.raises(UserError, match="another model"):
+        TokenStore(out, "acoustic", expect=fingerprint(other))
+    with pytest.raises(UserError, match="--overwrite"):
+        tokenize_corpus(corpus, out, {"acoustic": other_dir}, progress=False)
+    tokenize_corpus(corpus, out, {"acoustic": other_dir}, overwrite=True, progress=False)
+    assert TokenStore(out, "acoustic", expect=fingerprint(other)).meta["clips"] == 5
+
+
+def test_bad_requests(corpus, codec_dir, tmp_path):
+    with pytest.raises(UserError, match="unknown token kind"):
+        tokenize_corpus(corpus, tmp_path, {"phonemes": None}, progress=False)
+    with pytest.raises(UserError, match="nothing to tokenize"):
+        tokenize_corpus(corpus, tmp_path, {}, progress=False)
+    with pytest.raises(UserError, match="run `musiclm tokenize`"):
+        TokenStore(tmp_path, "semantic")
+
+
+def test_shard_round_trip_keeps_shapes_and_dtypes(tmp_path):
+    items = [
+        ("a", {"codes": np.arange(6, dtype=np.int16).reshape(2, 3), "emb": np.ones((4, 1))}),
+        ("b", {"codes": np.zeros((2, 0), np.int16), "emb": np.zeros((4, 2))}),
+    ]
+    write_shard(tmp_path, 0, items, skipped={"c": "unreadable"})
+    shard = read_shard(tmp_path / "00000.npz")
+    assert shard.skipped == {"c": "unreadable"}
+    for clip, arrays in items:
+        for name, x in arrays.items():
+            np.testing.assert_array_equal(shard.clips[clip][name], x)
+            assert shard.clips[clip][name].dtype == x.dtype
+    with pytest.raises(ValueError, match="expected"):
+        write_shard(tmp_path, 1, [("a", {"x": np.zeros(1)}), ("b", {"y": np.zeros(1)})])
+
+
+def test_cli_tokenizes_and_rejects_bad_kinds(corpus, codec_dir, tmp_path, capsys):
+    from musiclm.cli.main import main
+
+    argv = ["tokenize", str(corpus), "-o", str(tmp_path / "t"), "--kinds", "acoustic",
+            "--codec", str(codec_dir), "-q"]  # fmt: skip
+    assert main(argv) == 0
+    assert "5 of 6 clips tokenized" in capsys.readouterr().out
+    assert main(["tokenize", str(corpus), "-o", str(tmp_path / "t"), "--kinds", "words"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --kinds") and len(err.strip().splitlines()) == 1
