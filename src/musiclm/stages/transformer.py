@@ -34,6 +34,7 @@ class TransformerConfig:
     n_streams: int = 1  # tokens per position (summed in, one head each out)
     dropout: float = 0.0
     rope_base: float = 10000.0
+    out_vocab: int = 0  # logits per stream (0: vocab_size); a stage predicts only its targets
 
     def __post_init__(self) -> None:
         if self.dim % self.n_heads or (self.dim // self.n_heads) % 2:
@@ -132,7 +133,8 @@ class Block(nn.Module):
 
 class TokenTransformer(nn.Module):
     """Tokens ``(B, S, T)`` (``S = n_streams``; ``(B, T)`` when S is 1) -> logits
-    ``(B, S, T, vocab)`` (``(B, T, vocab)`` when S is 1), causal over T.
+    ``(B, S, T, out_vocab)`` (``(B, T, out_vocab)`` when S is 1), causal over T. Id 0 is
+    padding: it adds nothing to a position's embedding.
 
     With a :class:`KVCache`, ``tokens`` continue the cached sequence: pass the prompt
     once, then one position per step.
@@ -141,12 +143,14 @@ class TokenTransformer(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.config = c = config
-        self.embed = nn.ModuleList(nn.Embedding(c.vocab_size, c.dim) for _ in range(c.n_streams))
+        # id 0 is padding in every stream: a zero vector that stays zero
+        self.embed = nn.ModuleList(
+            nn.Embedding(c.vocab_size, c.dim, padding_idx=0) for _ in range(c.n_streams)
+        )
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.norm = nn.LayerNorm(c.dim)
-        self.heads = nn.ModuleList(
-            nn.Linear(c.dim, c.vocab_size, bias=False) for _ in range(c.n_streams)
-        )
+        out = c.out_vocab or c.vocab_size
+        self.heads = nn.ModuleList(nn.Linear(c.dim, out, bias=False) for _ in range(c.n_streams))
         cos, sin = rope_tables(c.dim // c.n_heads, c.max_len, c.rope_base)
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
@@ -158,6 +162,8 @@ class TokenTransformer(nn.Module):
             nn.init.normal_(m.weight, std=0.02)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
+            if getattr(m, "padding_idx", None) is not None:
+                m.weight.data[m.padding_idx].zero_()
 
     def new_cache(self, batch: int) -> KVCache:
         p = next(self.parameters())

@@ -1,0 +1,193 @@
+"""Token layout of the three stages: one input vocabulary, one sequence per example.
+
+MusicLM's stages (arXiv 2301.11325 §3.2) are
+
+- semantic: ``p(S | M)``;
+- coarse acoustic: ``p(A_coarse | M, S)``;
+- fine acoustic: ``p(A_fine | A_coarse)``,
+
+with ``M`` the MuLan tokens, ``S`` the semantic tokens and ``A`` the codec's RVQ codes. A
+sequence is a *prefix* (conditioning, never predicted), ``BOS``, then the *target*.
+We add timing tokens to the prefix of conditioned stages (seconds from the start and
+seconds in total, 1 s buckets; see DESIGN.md §2) so the model learns where a song is.
+
+Input ids share one vocabulary, in ranges::
+
+    [special][mulan level 0 .. level L-1][start s][total s][semantic][acoustic]
+
+The acoustic range holds ``codebook_size`` ids per level when flattened (each level its
+own ids) and ``codebook_size`` in all when delayed (each level is its own stream with
+its own embedding table). Every position carries ``n_streams`` ids; positions with
+fewer real tokens fill the other streams with ``PAD`` (embedding index of zeros).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from musiclm.configs import dataclass_from_dict
+from musiclm.stages.patterns import delay, flatten
+
+PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
+N_SPECIAL = 4
+KINDS = ("semantic", "coarse", "fine")
+PATTERNS = ("flat", "delay")
+
+
+@dataclass
+class LayoutConfig:
+    kind: str = "semantic"  # semantic | coarse | fine
+    pattern: str = "delay"  # acoustic targets: flat (paper) | delay (MusicGen)
+    mulan_levels: int = 12
+    mulan_codebook: int = 256
+    semantic_codebook: int = 1024
+    semantic_rate: int = 25  # semantic frames per second
+    acoustic_codebook: int = 1024
+    acoustic_rate: int = 50  # codec frames per second
+    coarse_levels: int = 4  # RVQ levels 1..coarse_levels (paper: 4 of 12)
+    fine_levels: int = 4  # the levels after them
+    timing: bool = True
+    max_seconds: int = 320  # timing buckets (1 s each); longer clips share the last
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or self.pattern not in PATTERNS:
+            raise ValueError(f"kind must be in {KINDS} and pattern in {PATTERNS}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LayoutConfig:
+        return dataclass_from_dict(cls, d, "layout config")
+
+    # -- vocabulary ranges -------------------------------------------------------------
+
+    @property
+    def mulan_offset(self) -> int:
+        return N_SPECIAL
+
+    @property
+    def timing_offset(self) -> int:
+        return self.mulan_offset + self.mulan_levels * self.mulan_codebook
+
+    @property
+    def semantic_offset(self) -> int:
+        return self.timing_offset + 2 * self.max_seconds
+
+    @property
+    def acoustic_offset(self) -> int:
+        return self.semantic_offset + self.semantic_codebook
+
+    @property
+    def target_levels(self) -> int:
+        return {"semantic": 1, "coarse": self.coarse_levels, "fine": self.fine_levels}[self.kind]
+
+    @property
+    def acoustic_ids(self) -> int:
+        """Acoustic ids in the vocabulary: per level when flattened, shared when delayed."""
+        levels = self.coarse_levels + self.fine_levels
+        return self.acoustic_codebook * (levels if self.pattern == "flat" else 1)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.acoustic_offset + self.acoustic_ids
+
+    @property
+    def n_streams(self) -> int:
+        if self.kind == "semantic" or self.pattern == "flat":
+            return 1
+        return max(self.coarse_levels, self.fine_levels)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the stage sees MuLan tokens (and so supports guidance)."""
+        return self.kind != "fine"
+
+    # -- sequences ---------------------------------------------------------------------
+
+    def timing_ids(self, start_s: Tensor, total_s: Tensor) -> Tensor:
+        """``(B,)`` seconds -> ``(B, 2)`` ids."""
+        top = self.max_seconds - 1
+        start = start_s.long().clamp(0, top) + self.timing_offset
+        total = total_s.long().clamp(0, top) + self.timing_offset + self.max_seconds
+        return torch.stack([start, total], dim=1)
+
+    def mulan_ids(self, tokens: Tensor, drop: Tensor | None = None) -> Tensor:
+        """``(B, L)`` MuLan tokens -> ids; rows where ``drop`` is True become ``NULL``."""
+        levels = torch.arange(self.mulan_levels, device=tokens.device)
+        ids = tokens.long() + self.mulan_offset + levels * self.mulan_codebook
+        if drop is not None:
+            ids = torch.where(drop[:, None], torch.full_like(ids, NULL), ids)
+        return ids
+
+    def target_ids(self, target: Tensor) -> Tensor:
+        """Target tokens -> input ids, in the stage's pattern.
+
+        ``target`` is ``(B, T)`` semantic tokens or ``(B, Q, T)`` acoustic codes of this
+        stage's levels. Returns ``(B, streams, steps)``.
+        """
+        if self.kind == "semantic":
+            return (target.long() + self.semantic_offset)[:, None]
+        first = 0 if self.kind == "coarse" else self.coarse_levels
+        if self.pattern == "flat":
+            levels = torch.arange(first, first + target.shape[1], device=target.device)
+            shifted = target.long() + (levels * self.acoustic_codebook)[:, None]
+            return (flatten(shifted, 0) + self.acoustic_offset)[:, None]
+        ids = delay(target.long() + self.acoustic_offset, PAD)  # (B, Q, T + Q - 1)
+        return self._pad_streams(ids)
+
+    def context_ids(self, context: Tensor) -> Tensor:
+        """The non-MuLan context -> ``(B, streams, steps)``: semantic tokens ``(B, T)`` for
+        the coarse stage, coarse codes ``(B, Qc, T)`` (one position a frame, levels in
+        streams; flattened when the pattern is flat) for the fine stage."""
+        if self.kind == "coarse":
+            return self._pad_streams((context.long() + self.semantic_offset)[:, None])
+        if self.pattern == "flat":
+            levels = torch.arange(context.shape[1], device=context.device)
+            shifted = context.long() + (levels * self.acoustic_codebook)[:, None]
+            return (flatten(shifted, 0) + self.acoustic_offset)[:, None]
+        return self._pad_streams(context.long() + self.acoustic_offset)
+
+    def _pad_streams(self, ids: Tensor) -> Tensor:
+        b, s, t = ids.shape
+        if s == self.n_streams:
+            return ids
+        pad = ids.new_full((b, self.n_streams - s, t), PAD)
+        return torch.cat([ids, pad], dim=1)
+
+    def prefix(
+        self,
+        *,
+        mulan: Tensor | None = None,
+        start_s: Tensor | None = None,
+        total_s: Tensor | None = None,
+        context: Tensor | None = None,
+        drop: Tensor | None = None,
+    ) -> Tensor:
+        """The conditioning part, ending with ``BOS``: ``(B, streams, P)``."""
+        parts = []
+        if self.conditioned:
+            if mulan is None:
+                raise ValueError(f"the {self.kind} stage needs MuLan tokens")
+            b = mulan.shape[0]
+            parts.append(self.mulan_ids(mulan, drop)[:, None])
+            if self.timing:
+                if start_s is None or total_s is None:
+                    raise ValueError("timing needs start_s and total_s")
+                parts.append(self.timing_ids(start_s, total_s)[:, None])
+        if self.kind != "semantic":
+            if context is None:
+                raise ValueError(f"the {self.kind} stage needs its context tokens")
+            b = context.shape[0]
+        if self.kind == "semantic" and not parts:
+            raise ValueError("the semantic stage needs MuLan tokens")
+        parts = [self._pad_streams(p) for p in parts]
+        if context is not None and self.kind != "semantic":
+            parts.append(self.context_ids(context))
+        bos = torch.full((b, self.n_streams, 1), PAD, dtype=torch.long, device=parts[0].device)
+        bos[:, 0] = BOS
+        return torch.cat(parts + [bos], dim=2)

@@ -1,0 +1,220 @@
+"""One token stage: a :class:`TokenTransformer` over a :class:`LayoutConfig` sequence.
+
+Training: ``prefix + target``, teacher forcing, cross-entropy on the target only; the
+MuLan tokens are replaced by ``NULL`` for ``cond_dropout`` of the examples so the same
+network also models ``p(target | no text)`` for classifier-free guidance.
+
+Sampling: the prefix goes through once, then one position per step with the KV cache;
+with guidance the conditional and unconditional prefixes run as one batch of 2B.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from musiclm.configs import dataclass_from_dict
+from musiclm.stages.layout import LayoutConfig
+from musiclm.stages.patterns import delay, delay_mask, undelay
+from musiclm.stages.sampling import SamplingOptions, guide, sample
+from musiclm.stages.transformer import TokenTransformer, TransformerConfig
+
+IGNORE = -100
+
+
+@dataclass
+class StageConfig:
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    dim: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    mlp_ratio: int = 4
+    dropout: float = 0.0
+    window_seconds: float = 10.0  # training / generation window of the target
+    context_seconds: float = 0.0  # fine stage: coarse frames seen (0: the window itself)
+    cond_dropout: float = 0.1  # share of examples trained without MuLan tokens (CFG)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["layout"] = self.layout.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StageConfig:
+        d = dict(d)
+        layout = LayoutConfig.from_dict(d.pop("layout", {}))
+        return dataclass_from_dict(cls, {**d, "layout": layout}, "stage config")
+
+    # -- sizes ---------------------------------------------------------------------------
+
+    @property
+    def target_frames(self) -> int:
+        lay = self.layout
+        rate = lay.semantic_rate if lay.kind == "semantic" else lay.acoustic_rate
+        return int(round(self.window_seconds * rate))
+
+    @property
+    def target_steps(self) -> int:
+        lay, t = self.layout, self.target_frames
+        if lay.kind == "semantic":
+            return t
+        return t * lay.target_levels if lay.pattern == "flat" else t + lay.target_levels - 1
+
+    @property
+    def prefix_len(self) -> int:
+        lay = self.layout
+        n = 1  # BOS
+        if lay.conditioned:
+            n += lay.mulan_levels + 2 * lay.timing
+        if lay.kind == "coarse":
+            n += int(round(self.window_seconds * lay.semantic_rate))
+        elif lay.kind == "fine":
+            frames = int(round(lay.acoustic_rate * (self.context_seconds or self.window_seconds)))
+            n += frames * (lay.coarse_levels if lay.pattern == "flat" else 1)
+        return n
+
+    @property
+    def out_vocab(self) -> int:
+        lay = self.layout
+        if lay.kind == "semantic":
+            return lay.semantic_codebook
+        per_level = lay.acoustic_codebook
+        return per_level * (lay.target_levels if lay.pattern == "flat" else 1)
+
+    def transformer(self) -> TransformerConfig:
+        return TransformerConfig(
+            vocab_size=self.layout.vocab_size, dim=self.dim, n_layers=self.n_layers,
+            n_heads=self.n_heads, mlp_ratio=self.mlp_ratio, dropout=self.dropout,
+            max_len=self.prefix_len + self.target_steps, n_streams=self.layout.n_streams,
+            out_vocab=self.out_vocab,
+        )  # fmt: skip
+
+
+class StageLM(nn.Module):
+    """A stage. Targets are semantic tokens ``(B, T)`` or codes ``(B, Q, T)`` of the
+    stage's levels (level indices relative to the first level of the stage)."""
+
+    def __init__(self, config: StageConfig):
+        super().__init__()
+        self.config = config
+        self.layout = config.layout
+        self.net = TokenTransformer(config.transformer())
+
+    # -- training ------------------------------------------------------------------------
+
+    def labels(self, target: Tensor) -> Tensor:
+        """What each target position must predict, ``(B, streams, steps)``, IGNORE where
+        nothing is (delay padding, unused streams)."""
+        lay = self.layout
+        if lay.kind == "semantic":
+            return target.long()[:, None]
+        if lay.pattern == "flat":
+            levels = torch.arange(target.shape[1], device=target.device)
+            shifted = target.long() + (levels * lay.acoustic_codebook)[:, None]
+            return shifted.transpose(1, 2).reshape(target.shape[0], 1, -1)
+        out = delay(target.long(), IGNORE)
+        extra = lay.n_streams - out.shape[1]
+        if extra:
+            out = torch.cat([out, out.new_full((out.shape[0], extra, out.shape[2]), IGNORE)], 1)
+        return out
+
+    def loss(self, prefix: Tensor, target: Tensor) -> Tensor:
+        """Mean cross-entropy of the target given ``prefix (B, streams, P)`` (which ends
+        with BOS, see :meth:`LayoutConfig.prefix`)."""
+        ids = torch.cat([prefix, self.layout.target_ids(target)], dim=2)
+        logits = self.net(ids[:, :, :-1])  # (B, streams, P + steps - 1, V)
+        p = prefix.shape[2]
+        logits = logits[:, :, p - 1 :]  # the positions that predict the target
+        labels = self.labels(target)
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
+        )
+
+    # -- sampling ------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prefix: Tensor,
+        frames: int,
+        options: SamplingOptions = SamplingOptions(),
+        *,
+        uncond_prefix: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        progress=None,
+    ) -> Tensor:
+        """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
+
+        ``uncond_prefix`` (same shape, MuLan tokens NULL) enables guidance with
+        ``options.cfg``. ``progress`` is called with the number of steps done each step.
+        Returns semantic tokens ``(B, frames)`` or codes ``(B, Q, frames)``.
+        """
+        lay, b = self.layout, prefix.shape[0]
+        guided = uncond_prefix is not None and options.cfg != 1.0
+        seq = torch.cat([prefix, uncond_prefix]) if guided else prefix
+        cache = self.net.new_cache(seq.shape[0])
+        logits = self.net(seq, cache)[:, :, -1]  # (B', streams, V) for the first target step
+        q = lay.target_levels
+        steps = frames if lay.kind == "semantic" else (
+            frames * q if lay.pattern == "flat" else frames + q - 1
+        )  # fmt: skip
+        if self.config.prefix_len + steps > self.net.config.max_len:
+            raise ValueError(
+                f"{frames} frames do not fit this stage's window "
+                f"({self.config.target_frames} frames)"
+            )
+        mask = delay_mask(q, steps, frames, prefix.device) if lay.pattern == "delay" else None
+        out = []
+        for step in range(steps):
+            if guided:
+                logits = guide(logits[:b], logits[b:], options.cfg)
+            logits = self._restrict(logits, step)
+            tokens = sample(logits, options, generator)  # (B, streams)
+            if mask is not None:  # delay padding and unused streams are not real codes
+                tokens = tokens.clone()
+                tokens[:, :q] = torch.where(mask[:, step], tokens[:, :q], -1)
+                tokens[:, q:] = -1
+            out.append(tokens)
+            if step + 1 < steps:
+                ids = self._step_ids(tokens, step)
+                ids = torch.cat([ids, ids]) if guided else ids
+                logits = self.net(ids[:, :, None], cache)[:, :, -1]
+            if progress is not None:
+                progress(1)
+        return self._assemble(torch.stack(out, dim=2), frames)
+
+    def _restrict(self, logits: Tensor, step: int) -> Tensor:
+        """Flattened acoustic targets: allow only the ids of the level due at ``step``."""
+        lay = self.layout
+        if lay.kind == "semantic" or lay.pattern != "flat":
+            return logits
+        level, k = step % lay.target_levels, lay.acoustic_codebook
+        allowed = torch.full_like(logits, -math.inf)
+        allowed[..., level * k : (level + 1) * k] = 0.0
+        return logits.float() + allowed
+
+    def _step_ids(self, tokens: Tensor, step: int) -> Tensor:
+        """Sampled tokens ``(B, streams)`` -> input ids of that position."""
+        lay = self.layout
+        if lay.kind == "semantic":
+            return tokens + lay.semantic_offset
+        first = 0 if lay.kind == "coarse" else lay.coarse_levels
+        if lay.pattern == "flat":
+            return tokens + lay.acoustic_offset + first * lay.acoustic_codebook
+        ids = torch.where(tokens >= 0, tokens + lay.acoustic_offset, 0)  # -1 (padding) -> PAD
+        return ids
+
+    def _assemble(self, sampled: Tensor, frames: int) -> Tensor:
+        """Stacked samples ``(B, streams, steps)`` -> tokens in frame order."""
+        lay = self.layout
+        if lay.kind == "semantic":
+            return sampled[:, 0]
+        q, k = lay.target_levels, lay.acoustic_codebook
+        if lay.pattern == "flat":
+            return (sampled[:, 0].reshape(-1, frames, q) % k).transpose(1, 2)
+        return undelay(sampled[:, :q])
