@@ -107,6 +107,10 @@ class StageLM(nn.Module):
 
     # -- training ------------------------------------------------------------------------
 
+    def forward(self, prefix: Tensor, target: Tensor) -> Tensor:
+        """The training loss (see :meth:`loss`); ``forward`` so that DDP syncs gradients."""
+        return self.loss(prefix, target)
+
     def labels(self, target: Tensor) -> Tensor:
         """What each target position must predict, ``(B, streams, steps)``, IGNORE where
         nothing is (delay padding, unused streams)."""

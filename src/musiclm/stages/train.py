@@ -1,0 +1,145 @@
+"""Training a stage on cached tokens (``musiclm tokenize``) with the shared trainer.
+
+An example is a ``window_seconds`` window of one clip, cut at the same moment from every
+token kind the stage needs (semantic 25 Hz, acoustic 50 Hz, MuLan per 10 s window), with
+timing tokens for where the window sits in its clip. MusicLM trains the stages on the
+MuLan tokens of the *audio* (arXiv 2301.11325 §3.2); captions are not needed here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from musiclm.errors import UserError
+from musiclm.stages.lm import StageConfig, StageLM
+from musiclm.tokenize.store import TokenStore
+from musiclm.tokenize.tokenizers import MULAN_WINDOW_S
+from musiclm.training import TrainTask
+
+NEEDS = {"semantic": ("mulan", "semantic"), "coarse": ("mulan", "semantic", "acoustic"),
+         "fine": ("acoustic",)}  # fmt: skip
+
+
+class StageDataset(Dataset):
+    """Windows of cached tokens for one stage: ``{"prefix": (streams, P), "target": ...}``.
+
+    Clips shorter than the window are skipped and counted (``skipped``). Randomness (the
+    window start, conditioning dropout) comes from the global RNGs, which the trainer seeds
+    per (seed, epoch, index); ``train=False`` takes the first window and never drops.
+    """
+
+    def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
+        self.config, self.layout, self.train = config, config.layout, train
+        self.stores = {k: TokenStore(tokens, k) for k in NEEDS[self.layout.kind]}
+        self._check_vocab()
+        ids = set.intersection(*(set(s) for s in self.stores.values()))
+        lay, seconds = self.layout, config.window_seconds
+        self.clips = []
+        for clip in sorted(ids):
+            if self._seconds(clip) + 1e-6 >= seconds:
+                self.clips.append(clip)
+        self.skipped = len(ids) - len(self.clips)
+        if not self.clips:
+            raise UserError(
+                f"no clip in {tokens} has {seconds:g} s of {', '.join(NEEDS[lay.kind])} tokens"
+            )
+
+    def _check_vocab(self) -> None:
+        """Token files of another vocabulary than the stage's config are refused."""
+        lay = self.layout
+        if "acoustic" in self.stores:
+            codes = next(iter(self.stores["acoustic"].values()))["codes"]
+            if codes.shape[0] < lay.coarse_levels + lay.fine_levels:
+                raise UserError(
+                    f"acoustic tokens have {codes.shape[0]} levels; the stage needs "
+                    f"{lay.coarse_levels + lay.fine_levels}"
+                )
+        if "mulan" in self.stores:
+            tokens = next(iter(self.stores["mulan"].values()))["tokens"]
+            if tokens.shape[0] != lay.mulan_levels:
+                raise UserError(
+                    f"MuLan tokens have {tokens.shape[0]} levels; the stage expects "
+                    f"{lay.mulan_levels}"
+                )
+
+    def _seconds(self, clip: str) -> float:
+        lay = self.layout
+        if "semantic" in self.stores:
+            return self.stores["semantic"][clip]["tokens"].shape[-1] / lay.semantic_rate
+        return self.stores["acoustic"][clip]["codes"].shape[-1] / lay.acoustic_rate
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        lay, cfg = self.layout, self.config
+        clip = self.clips[index]
+        total = self._seconds(clip)
+        span = total - cfg.window_seconds
+        # window starts on a semantic frame (0.04 s) so every rate cuts at the same moment
+        grid = 1.0 / lay.semantic_rate
+        start = math.floor(float(torch.rand(())) * span / grid) * grid if self.train else 0.0
+        drop = bool(torch.rand(()) < cfg.cond_dropout) if self.train and lay.conditioned else False
+        kw: dict[str, Any] = {}
+        target: torch.Tensor
+        if lay.conditioned:
+            mulan = self.stores["mulan"][clip]["tokens"]  # (levels, windows)
+            window = min(
+                int((start + cfg.window_seconds / 2) // MULAN_WINDOW_S), mulan.shape[1] - 1
+            )
+            kw["mulan"] = torch.from_numpy(mulan[:, window].astype(np.int64))[None]
+            kw["start_s"] = torch.tensor([start])
+            kw["total_s"] = torch.tensor([total])
+            kw["drop"] = torch.tensor([drop])
+        if lay.kind in ("semantic", "coarse"):
+            s = self.stores["semantic"][clip]["tokens"]
+            a = round(start * lay.semantic_rate)
+            sem = torch.from_numpy(s[a : a + round(cfg.window_seconds * lay.semantic_rate)])
+            if lay.kind == "semantic":
+                target = sem.long()[None]
+            else:
+                kw["context"] = sem.long()[None]
+        if lay.kind in ("coarse", "fine"):
+            codes = self.stores["acoustic"][clip]["codes"]
+            a = round(start * lay.acoustic_rate)
+            window = codes[:, a : a + cfg.target_frames].astype(np.int64)
+            coarse = torch.from_numpy(window[: lay.coarse_levels])[None]
+            fine = torch.from_numpy(
+                window[lay.coarse_levels : lay.coarse_levels + lay.fine_levels]
+            )[None]
+            if lay.kind == "coarse":
+                target = coarse
+            else:
+                kw["context"] = coarse
+                target = fine
+        prefix = lay.prefix(**kw)
+        return {"prefix": prefix[0], "target": target[0]}
+
+
+class StageTask(TrainTask):
+    """One stage as a :class:`TrainTask` over a tokenize output folder."""
+
+    def __init__(self, config: StageConfig, tokens: str | Path, *, val: str | Path | None = None):
+        self.config, self.tokens, self.val = config, tokens, val
+
+    def train_dataset(self) -> StageDataset:
+        return StageDataset(self.tokens, self.config, train=True)
+
+    def val_dataset(self) -> StageDataset | None:
+        return StageDataset(self.val, self.config, train=False) if self.val else None
+
+    def model_config(self) -> dict[str, Any]:
+        return {"stage": self.config.to_dict()}
+
+    def build_model(self) -> StageLM:
+        return StageLM(self.config)
+
+    def loss(self, model, batch: dict[str, Any], step: int, optimizer: str = "main"):
+        loss = model(batch["prefix"], batch["target"])
+        return loss, {"ce": loss.item(), "ppl": math.exp(min(loss.item(), 20.0))}

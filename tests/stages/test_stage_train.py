@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import torch
+
+from musiclm.errors import UserError
+from musiclm.stages.layout import LayoutConfig
+from musiclm.stages.lm import StageConfig
+from musiclm.stages.train import StageDataset, StageTask
+from musiclm.tokenize.store import write_meta, write_shard
+from musiclm.training import TrainConfig, Trainer
+
+LAYOUT = dict(
+    mulan_levels=3,
+    mulan_codebook=8,
+    semantic_codebook=16,
+    acoustic_codebook=8,
+    coarse_levels=2,
+    fine_levels=2,
+    semantic_rate=5,
+    acoustic_rate=10,
+    max_seconds=30,
+)
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory):
+    """Three clips of 12, 4 and 25 s whose tokens encode time, so windows can be checked."""
+    root = tmp_path_factory.mktemp("tokens")
+    lengths = {"a": 12.0, "b": 4.0, "c": 25.0}
+    kinds = {"semantic": [], "acoustic": [], "mulan": []}
+    for clip, seconds in lengths.items():
+        s = int(seconds * 5)
+        kinds["semantic"].append((clip, {"tokens": (np.arange(s) % 16).astype(np.int16)}))
+        frames = np.arange(int(seconds * 10)) // 2 % 8  # acoustic frame i <-> semantic i // 2
+        codes = np.stack([frames] * 4).astype(np.int16)
+        kinds["acoustic"].append((clip, {"codes": codes}))
+        windows = max(1, int(seconds // 10))
+        kinds["mulan"].append((clip, {"tokens": np.full((3, windows), 5, np.int16)}))
+    for kind, items in kinds.items():
+        write_meta(root / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
+        write_shard(root / kind, 0, items)
+    return root
+
+
+def _config(kind, window_seconds=4.0, **kw):
+    return StageConfig(
+        layout=LayoutConfig(kind=kind, **LAYOUT),
+        dim=32,
+        n_layers=1,
+        n_heads=2,
+        window_seconds=window_seconds,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("kind", ["semantic", "coarse", "fine"])
+def test_windows_are_aligned_across_token_kinds(tokens, kind):
+    cfg = _config(kind)
+    ds = StageDataset(tokens, cfg, train=True)
+    assert len(ds) == 3 and ds.skipped == 0
+    torch.manual_seed(0)
+    for i in range(len(ds)):
+        item = ds[i]
+        assert item["prefix"].shape == (cfg.layout.n_streams, cfg.prefix_len)
+        target = item["target"]
+        if kind == "semantic":
+            assert target.shape == (20,)
+            assert torch.all((target[1:] - target[:-1]) % 16 == 1)  # a contiguous window
+        else:
+            assert target.shape == (2, 40)
+            if kind == "coarse":  # the acoustic window starts where the semantic one does
+                sem = item["prefix"][0, 3 + 2 : 3 + 2 + 20] - cfg.layout.semantic_offset
+                assert torch.equal(target[0, ::2], sem % 8)
+
+
+def test_short_clips_are_skipped_and_counted(tokens):
+    ds = StageDataset(
+        tokens,
+        StageConfig(
+            layout=LayoutConfig(kind="semantic", **LAYOUT),
+            dim=32,
+            n_layers=1,
+            n_heads=2,
+            window_seconds=10.0,
+        ),
+    )
+    assert ds.skipped == 1 and len(ds) == 2
+    with pytest.raises(UserError, match="no clip"):
+        StageDataset(tokens, _config("semantic", window_seconds=60.0))
+
+
+def test_wrong_vocabulary_is_refused(tokens):
+    layout = LayoutConfig(kind="semantic", **{**LAYOUT, "mulan_levels": 12})
+    with pytest.raises(UserError, match="MuLan tokens have 3 levels"):
+        StageDataset(
+            tokens, StageConfig(layout=layout, dim=32, n_layers=1, n_heads=2, window_seconds=4.0)
+        )
+
+
+def test_trainer_runs_a_stage(tokens, tmp_path):
+    task = StageTask(_config("coarse"), tokens, val=tokens)
+    cfg = TrainConfig(
+        steps=30,
+        batch_size=3,
+        lr=3e-3,
+        warmup_steps=2,
+        log_every=5,
+        eval_every=30,
+        save_every=30,
+        out_dir=str(tmp_path / "run"),
+    )
+    result = Trainer(task, cfg).fit()
+    assert result.step == 30
+    import json
+
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    train = [r["ce"] for r in records if r["split"] == "train"]
+    assert train[-1] < train[0]
