@@ -36,8 +36,21 @@ def tokens(tmp_path_factory):
         kinds["acoustic"].append((clip, {"codes": codes}))
         windows = max(1, int(seconds // 10))
         kinds["mulan"].append((clip, {"tokens": np.full((3, windows), 5, np.int16)}))
+    models = {
+        "mulan": {"rvq_levels": 3, "rvq_codebook_size": 8},
+        "semantic": {"sample_rate": 16000, "hop_length": 3200, "clusters": 16},
+        "acoustic": {
+            "family": "frame",
+            "sample_rate": 24000,
+            "hop_length": 2400,
+            "levels": 4,
+            "codebook_size": 8,
+        },
+    }
     for kind, items in kinds.items():
-        write_meta(root / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
+        write_meta(
+            root / kind, {"kind": kind, "fingerprint": kind, "shards": 1, "model": models[kind]}
+        )
         write_shard(root / kind, 0, items)
     return root
 
@@ -116,3 +129,51 @@ def test_trainer_runs_a_stage(tokens, tmp_path):
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     train = [r["ce"] for r in records if r["split"] == "train"]
     assert train[-1] < train[0]
+
+
+def test_cli_trains_exports_and_reloads(tokens, tmp_path, capsys):
+    from musiclm.cli.main import main
+    from musiclm.stages.lm import load_stage
+
+    argv = [
+        "stage",
+        "train",
+        "fine",
+        "--tokens",
+        str(tokens),
+        "-c",
+        "debug",
+        "--steps",
+        "2",
+        "-b",
+        "2",
+        "-o",
+        str(tmp_path / "run"),
+    ]
+    assert main(argv) == 0
+    model = load_stage(tmp_path / "run" / "final")
+    assert model.layout.coarse_levels == 2 and model.layout.acoustic_rate == 10
+    assert main(argv[:2] + ["lyrics"] + argv[3:]) == 2
+    assert "unknown stage" in capsys.readouterr().err
+
+
+def test_token_files_without_model_facts_are_refused(tmp_path):
+    from musiclm.stages.train import layout_from_tokens
+
+    write_meta(tmp_path / "acoustic", {"kind": "acoustic", "fingerprint": "x", "shards": 0})
+    with pytest.raises(UserError, match="lacks"):
+        layout_from_tokens(tmp_path, "fine")
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from musiclm.stages.lm import StageLM, load_stage, save_stage, stage_config
+
+    torch.manual_seed(0)
+    model = StageLM(stage_config("semantic", "debug", **LAYOUT)).eval()
+    save_stage(model, tmp_path / "m")
+    back = load_stage(tmp_path / "m")
+    prefix = model.layout.prefix(
+        mulan=torch.zeros(1, 3, dtype=torch.long), start_s=torch.zeros(1), total_s=torch.ones(1)
+    )
+    target = torch.randint(0, 16, (1, 10))
+    torch.testing.assert_close(model(prefix, target), back(prefix, target))

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from musiclm import __version__
-from musiclm.cli import codec, data, mulan, semantic
+from musiclm.cli import codec, data, mulan, semantic, stage
 from musiclm.cli.tokenize import tokenize
 from musiclm.errors import UserError
 
@@ -27,6 +27,7 @@ app.add_typer(codec.app, name="codec")
 app.add_typer(semantic.app, name="semantic")
 app.add_typer(mulan.app, name="mulan")
 app.command("tokenize")(tokenize)
+app.add_typer(stage.app, name="stage")
 
 
 def _version(value: bool) -> None:

@@ -143,3 +143,39 @@ class StageTask(TrainTask):
     def loss(self, model, batch: dict[str, Any], step: int, optimizer: str = "main"):
         loss = model(batch["prefix"], batch["target"])
         return loss, {"ce": loss.item(), "ppl": math.exp(min(loss.item(), 20.0))}
+
+
+def layout_from_tokens(tokens: str | Path, kind: str) -> dict[str, Any]:
+    """Vocabulary facts of the token files a stage will train on (levels, codebook sizes,
+    frame rates), read from their ``meta.json``, as :class:`LayoutConfig` overrides."""
+    if kind not in NEEDS:
+        raise UserError(f"unknown stage {kind!r}; choose from {sorted(NEEDS)}")
+    out: dict[str, Any] = {}
+    for need in NEEDS[kind]:
+        model = TokenStore(tokens, need).meta.get("model", {})
+        try:
+            if need == "mulan":
+                out |= dict(
+                    mulan_levels=model["rvq_levels"], mulan_codebook=model["rvq_codebook_size"]
+                )
+            elif need == "semantic":
+                rate = model["sample_rate"] / model["hop_length"]
+                out |= dict(semantic_codebook=model["clusters"], semantic_rate=round(rate))
+            else:
+                hop = (
+                    model["hop_length"]
+                    if model["family"] == "frame"
+                    else math.prod(model["strides"])
+                )
+                levels = int(model["levels"])
+                out |= dict(
+                    acoustic_codebook=model["codebook_size"],
+                    acoustic_rate=model["sample_rate"] // hop,
+                    coarse_levels=(levels + 1) // 2,
+                    fine_levels=levels // 2,
+                )
+        except KeyError as e:
+            raise UserError(
+                f"{tokens}/{need}/meta.json lacks {e} (made by an older musiclm?)"
+            ) from None
+    return out

@@ -1,0 +1,55 @@
+"""``musiclm stage ...``: train the semantic, coarse and fine token stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="The token stages: semantic p(S|M), coarse p(A_coarse|M,S), fine p(A_fine|A_coarse).",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def train(
+    kind: str = typer.Argument(..., help="Stage: semantic, coarse or fine."),
+    tokens: Path = typer.Option(..., "--tokens", help="Output folder of `musiclm tokenize`."),
+    val: Path = typer.Option(None, "--val", help="Tokens of a held-out corpus."),
+    config: str = typer.Option("tiny", "--config", "-c", help="Preset: debug, tiny, base."),
+    pattern: str = typer.Option(
+        "delay", "--pattern", help="Acoustic targets: delay (MusicGen) or flat (paper)."
+    ),
+    out: Path = typer.Option(Path("runs/stage"), "--out", "-o", help="Run folder."),
+    steps: int = typer.Option(5000, "--steps", help="Optimizer steps."),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", help="Windows per step."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
+    seed: int = typer.Option(0, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
+    export: Path = typer.Option(None, "--export", help="Write the final model here."),
+    fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
+) -> None:
+    """Train one stage on cached tokens with the shared trainer.
+
+    Vocabulary sizes and rates are read from the token files. Kill it and rerun with
+    --resume to continue exactly.
+
+    Example: `musiclm stage train semantic --tokens corpus/tokens --out runs/semantic`
+    """
+    from musiclm.stages.lm import save_stage, stage_config
+    from musiclm.stages.train import StageTask, layout_from_tokens
+    from musiclm.training import TrainConfig, Trainer
+
+    cfg = stage_config(kind, config, pattern=pattern, **layout_from_tokens(tokens, kind))
+    task = StageTask(cfg, tokens, val=val)
+    train_cfg = TrainConfig(
+        steps=steps, batch_size=batch_size, lr=lr, seed=seed, out_dir=str(out),
+        warmup_steps=min(500, steps // 10), eval_every=max(1, min(1000, steps)),
+        save_every=max(1, min(500, steps)), log_every=max(1, min(50, steps)),
+    )  # fmt: skip
+    trainer = Trainer(task, train_cfg)
+    result = trainer.fit(resume=resume)
+    final = export or out / "final"
+    save_stage(trainer.model, final, fp16=fp16)
+    typer.echo(f"trained {kind} stage {result.step} steps -> {final}")
