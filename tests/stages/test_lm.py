@@ -135,3 +135,13 @@ def test_too_many_frames_are_refused():
     prefix, _, _ = _inputs(stage)
     with pytest.raises(ValueError, match="window"):
         stage.generate(prefix, stage.config.target_frames + 1)
+
+
+def test_a_prompt_continues_exactly_like_greedy_generation():
+    stage = _stage("semantic")
+    prefix, _, _ = _inputs(stage, b=2)
+    full = stage.generate(prefix, 10, SamplingOptions(temperature=0))
+    again = stage.generate(prefix, 10, SamplingOptions(temperature=0), prompt=full[:, :4])
+    assert torch.equal(full, again)
+    with pytest.raises(ValueError, match="prompt"):
+        stage.generate(prefix, 4, prompt=full[:, :4])

@@ -150,18 +150,30 @@ class StageLM(nn.Module):
         options: SamplingOptions = SamplingOptions(),
         *,
         uncond_prefix: Tensor | None = None,
+        prompt: Tensor | None = None,
         generator: torch.Generator | None = None,
         progress=None,
     ) -> Tensor:
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
         ``uncond_prefix`` (same shape, MuLan tokens NULL) enables guidance with
-        ``options.cfg``. ``progress`` is called with the number of steps done each step.
-        Returns semantic tokens ``(B, frames)`` or codes ``(B, Q, frames)``.
+        ``options.cfg``. ``prompt`` (semantic stage: ``(B, K)`` tokens) is taken as the
+        first ``K`` frames, for continuing a sequence with a sliding window. ``progress``
+        is called with 1 after each step. Returns semantic tokens ``(B, frames)`` or codes
+        ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
         guided = uncond_prefix is not None and options.cfg != 1.0
         seq = torch.cat([prefix, uncond_prefix]) if guided else prefix
+        known = 0
+        if prompt is not None:
+            if lay.kind != "semantic":
+                raise ValueError("prompts are supported by the semantic stage only")
+            known = prompt.shape[1]
+            if not 0 < known < frames:
+                raise ValueError(f"a prompt of {known} frames cannot start {frames} frames")
+            ids = lay.target_ids(prompt)
+            seq = torch.cat([seq, torch.cat([ids, ids]) if guided else ids], dim=2)
         cache = self.net.new_cache(seq.shape[0])
         logits = self.net(seq, cache)[:, :, -1]  # (B', streams, V) for the first target step
         q = lay.target_levels
@@ -174,8 +186,8 @@ class StageLM(nn.Module):
                 f"({self.config.target_frames} frames)"
             )
         mask = delay_mask(q, steps, frames, prefix.device) if lay.pattern == "delay" else None
-        out = []
-        for step in range(steps):
+        out = [prompt[:, None, i] for i in range(known)] if prompt is not None else []
+        for step in range(known, steps):
             if guided:
                 logits = guide(logits[:b], logits[b:], options.cfg)
             logits = self._restrict(logits, step)

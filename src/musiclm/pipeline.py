@@ -1,0 +1,291 @@
+"""``MusicLM``: text in, music out — MuLan, the three stages and the codec in one object.
+
+    model = MusicLM.from_pretrained()                 # the bundled model, or a folder
+    audio = model.generate(["a violin melody backed with 808s"], seconds=10, seed=0)
+
+Generation (MusicLM, arXiv 2301.11325 §3.2–3.3): the text's MuLan tokens condition the
+semantic stage; the semantic tokens and the MuLan tokens condition the coarse acoustic
+stage; the coarse codes condition the fine stage; the codec decodes all levels. Pieces
+longer than a stage's window are made window by window: the semantic stage continues
+its own last half-window (sliding window, paper §4), the acoustic stages cover
+consecutive windows. All prompts of a call are one batch (two with guidance).
+
+A folder holds ``codec/``, ``mulan/``, ``semantic/``, ``coarse/``, ``fine/`` (each a
+``config.json`` + ``model.safetensors``) and ``pipeline.json`` (defaults).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musiclm.errors import UserError
+from musiclm.stages.lm import StageLM, load_stage
+from musiclm.stages.sampling import SamplingOptions
+
+BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
+MAX_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Sampling settings per stage; the defaults are the paper's temperatures (§3.2)."""
+
+    cfg: float = 3.0  # guidance on the semantic and coarse stages (1: none)
+    temperature: tuple[float, float, float] = (1.0, 0.95, 0.4)  # semantic, coarse, fine
+    top_k: tuple[int, int, int] = (0, 0, 0)
+    top_p: float = 1.0
+
+    def for_stage(self, i: int, guided: bool) -> SamplingOptions:
+        return SamplingOptions(
+            temperature=self.temperature[i],
+            top_k=self.top_k[i],
+            top_p=self.top_p,
+            cfg=self.cfg if guided else 1.0,
+        )
+
+
+@dataclass
+class Timings:
+    """Wall seconds per part of the last :meth:`MusicLM.generate` call."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, t0: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+class MusicLM:
+    """The whole text-to-music model. Build it from parts or load a folder."""
+
+    def __init__(self, *, mulan, codec, semantic: StageLM, coarse: StageLM, fine: StageLM):
+        self.mulan, self.codec = mulan, codec
+        self.semantic, self.coarse, self.fine = semantic, coarse, fine
+        self.timings = Timings()
+        self._check()
+
+    def _check(self) -> None:
+        c, f = self.coarse.layout, self.fine.layout
+        if c.coarse_levels + c.fine_levels > self.codec.levels:
+            raise UserError("the acoustic stages need more codec levels than the codec has")
+        if self.codec.frame_rate != c.acoustic_rate or f.acoustic_rate != c.acoustic_rate:
+            raise UserError("the codec's frame rate differs from the acoustic stages'")
+
+    @property
+    def sample_rate(self) -> int:
+        return self.codec.sample_rate
+
+    # -- files ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None) -> MusicLM:
+        """Load a folder (``None``: the bundled model)."""
+        from musiclm.codec.model import Codec
+        from musiclm.mulan.model import MuLan
+
+        if path is None:
+            if not (BUNDLED / "pipeline.json").exists():
+                raise UserError("no bundled MusicLM yet; train one with `make model`")
+            path = BUNDLED
+        root = Path(path)
+        if not root.is_dir():
+            raise UserError(f"no MusicLM folder at {root}")
+        return cls(
+            mulan=MuLan.from_pretrained(root / "mulan"),
+            codec=Codec.from_pretrained(root / "codec"),
+            semantic=load_stage(root / "semantic"),
+            coarse=load_stage(root / "coarse"),
+            fine=load_stage(root / "fine"),
+        )
+
+    def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
+        from musiclm.io import write_json_atomic
+        from musiclm.stages.lm import save_stage
+
+        root = Path(path)
+        self.codec.save_pretrained(root / "codec", fp16=fp16)
+        self.mulan.save_pretrained(root / "mulan")
+        for name in ("semantic", "coarse", "fine"):
+            save_stage(getattr(self, name), root / name, fp16=fp16)
+        write_json_atomic(root / "pipeline.json", {"format_version": 1})
+
+    # -- generation ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self,
+        texts: str | Sequence[str],
+        seconds: float = 10.0,
+        seed: int | None = None,
+        options: GenerationOptions = GenerationOptions(),
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
+
+        ``seed`` fixes every draw (None: a random seed). ``progress(stage, done, total)``
+        is called as steps complete.
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            raise UserError("no text to generate from")
+        if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_SECONDS):
+            raise UserError(f"seconds must be in (0, {MAX_SECONDS:g}], got {seconds!r}")
+        g = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.randint(2**62, ()))
+        )
+        self.timings = Timings()
+        t0 = time.perf_counter()
+        mulan = torch.from_numpy(self.mulan.text_tokens(texts)).long()  # (B, L)
+        self.timings.add("mulan", t0)
+        sem = self._semantic(mulan, seconds, options, g, progress)
+        coarse = self._coarse(mulan, sem, seconds, options, g, progress)
+        fine = self._fine(coarse, options, g, progress)
+        t0 = time.perf_counter()
+        codes = torch.cat([coarse, fine], dim=1)
+        audio = self.codec.batch_decode(codes).float().cpu().numpy()
+        self.timings.add("decode", t0)
+        n = round(seconds * self.sample_rate)
+        out = np.zeros((len(texts), n), np.float32)
+        out[:, : min(n, audio.shape[1])] = audio[:, :n]
+        return out
+
+    def _timing(self, b: int, start: float, total: float) -> dict:
+        return {
+            "start_s": torch.full((b,), float(start)),
+            "total_s": torch.full((b,), float(total)),
+        }
+
+    def _run(self, stage, name, i, frames, opts, g, progress, prompt=None, **kw):
+        """One window of one stage; ``kw`` are :meth:`LayoutConfig.prefix` arguments."""
+        lay = stage.layout
+        prefix = lay.prefix(**kw)
+        uncond = (
+            lay.prefix(**kw, drop=torch.ones(prefix.shape[0], dtype=torch.bool))
+            if (lay.conditioned and opts.cfg != 1.0)
+            else None
+        )
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(name, done[0], -1)
+
+        return stage.generate(
+            prefix,
+            frames,
+            opts.for_stage(i, lay.conditioned),
+            uncond_prefix=uncond,
+            prompt=prompt,
+            generator=g,
+            progress=tick,
+        )
+
+    def _semantic(self, mulan, seconds, opts, g, progress) -> torch.Tensor:
+        """Semantic tokens ``(B, seconds * rate)``: one window, then a sliding window that
+        keeps the last half as its prompt."""
+        t0 = time.perf_counter()
+        st = self.semantic
+        rate, window = st.layout.semantic_rate, st.config.target_frames
+        total = math.ceil(seconds * rate)
+        b = mulan.shape[0]
+        first = min(total, window)
+        tokens = self._run(
+            st,
+            "semantic",
+            0,
+            first,
+            opts,
+            g,
+            progress,
+            mulan=mulan,
+            **self._timing(b, 0.0, seconds),
+        )
+        while tokens.shape[1] < total:
+            keep = window // 2
+            new = min(window - keep, total - tokens.shape[1])
+            start = (tokens.shape[1] - keep) / rate
+            more = self._run(
+                st,
+                "semantic",
+                0,
+                keep + new,
+                opts,
+                g,
+                progress,
+                mulan=mulan,
+                prompt=tokens[:, -keep:],
+                **self._timing(b, start, seconds),
+            )
+            tokens = torch.cat([tokens, more[:, keep:]], dim=1)
+        self.timings.add("semantic", t0)
+        return tokens
+
+    def _coarse(self, mulan, sem, seconds, opts, g, progress) -> torch.Tensor:
+        """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window."""
+        t0 = time.perf_counter()
+        st = self.coarse
+        lay, window_s = st.layout, st.config.window_seconds
+        total = math.ceil(seconds * lay.acoustic_rate)
+        sem_window = round(window_s * lay.semantic_rate)
+        parts, start = [], 0.0
+        b = mulan.shape[0]
+        while sum(p.shape[2] for p in parts) < total:
+            a = round(start * lay.semantic_rate)
+            context = sem[:, a : a + sem_window]
+            if context.shape[1] < sem_window:  # the last window: pad with its own end
+                pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
+                context = torch.cat([context, pad], dim=1)
+            frames = min(st.config.target_frames, total - sum(p.shape[2] for p in parts))
+            parts.append(
+                self._run(
+                    st,
+                    "coarse",
+                    1,
+                    frames,
+                    opts,
+                    g,
+                    progress,
+                    mulan=mulan,
+                    context=context,
+                    **self._timing(b, start, seconds),
+                )
+            )
+            start += window_s
+        self.timings.add("coarse", t0)
+        return torch.cat(parts, dim=2)
+
+    def _fine(self, coarse, opts, g, progress) -> torch.Tensor:
+        """Fine codes for the coarse codes, in the fine stage's (short) windows."""
+        t0 = time.perf_counter()
+        st = self.fine
+        window = st.config.target_frames
+        parts = []
+        for a in range(0, coarse.shape[2], window):
+            context = coarse[:, :, a : a + window]
+            n = context.shape[2]
+            if n < window:
+                context = torch.cat([context, context[:, :, -1:].expand(-1, -1, window - n)], 2)
+            out = self._run(st, "fine", 2, window, opts, g, progress, context=context)
+            parts.append(out[:, :, :n])
+        self.timings.add("fine", t0)
+        return torch.cat(parts, dim=2)
+
+
+def describe(model: MusicLM) -> dict:
+    """Facts for a generation's JSON sidecar."""
+    return {
+        "sample_rate": model.sample_rate,
+        "codec_levels": model.codec.levels,
+        "stages": {n: getattr(model, n).config.to_dict() for n in ("semantic", "coarse", "fine")},
+    }
+
+
+__all__ = ["GenerationOptions", "MusicLM", "describe"]
