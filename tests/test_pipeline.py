@@ -11,9 +11,17 @@ from musiclm.pipeline import GenerationOptions, MusicLM
 from musiclm.stages.layout import LayoutConfig
 from musiclm.stages.lm import StageConfig, StageLM
 
-LAYOUT = dict(mulan_levels=2, mulan_codebook=16, semantic_codebook=16, semantic_rate=25,
-              acoustic_codebook=32, acoustic_rate=250, coarse_levels=2, fine_levels=2,
-              max_seconds=20)  # fmt: skip
+LAYOUT = dict(
+    mulan_levels=2,
+    mulan_codebook=16,
+    semantic_codebook=16,
+    semantic_rate=25,
+    acoustic_codebook=32,
+    acoustic_rate=250,
+    coarse_levels=2,
+    fine_levels=2,
+    max_seconds=20,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +32,13 @@ def model():
     codec = Codec(CodecConfig.preset("debug")).eval()
     stages = {}
     for kind, window in (("semantic", 2.0), ("coarse", 1.0), ("fine", 0.5)):
-        cfg = StageConfig(layout=LayoutConfig(kind=kind, **LAYOUT), dim=32, n_layers=1,
-                          n_heads=2, window_seconds=window)  # fmt: skip
+        cfg = StageConfig(
+            layout=LayoutConfig(kind=kind, **LAYOUT),
+            dim=32,
+            n_layers=1,
+            n_heads=2,
+            window_seconds=window,
+        )
         stages[kind] = StageLM(cfg).eval()
     return MusicLM(mulan=mulan, codec=codec, **stages)
 
@@ -43,8 +56,9 @@ def test_generate_shapes_windows_and_determinism(model):
 
 
 def test_guidance_off_and_one_prompt(model):
-    out = model.generate("whistling techno", seconds=0.7, seed=0,
-                         options=GenerationOptions(cfg=1.0))  # fmt: skip
+    out = model.generate(
+        "whistling techno", seconds=0.7, seed=0, options=GenerationOptions(cfg=1.0)
+    )
     assert out.shape == (1, round(0.7 * model.sample_rate))
 
 
@@ -63,3 +77,58 @@ def test_bad_requests(model, tmp_path):
         model.generate([], seconds=1)
     with pytest.raises(UserError, match="no MusicLM folder"):
         MusicLM.from_pretrained(tmp_path / "missing")
+
+
+def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    from musiclm.cli.main import main
+
+    model.save_pretrained(tmp_path / "m")
+    wav = tmp_path / "a.wav"
+    argv = [
+        "generate",
+        "violin with 808s",
+        "-o",
+        str(wav),
+        "--seconds",
+        "1",
+        "--seed",
+        "4",
+        "--spectrogram",
+        "-m",
+        str(tmp_path / "m"),
+        "-q",
+    ]
+    assert main(argv) == 0
+    y, sr = sf.read(str(wav))
+    assert sr == model.sample_rate and len(y) == sr
+    meta = json.loads(wav.with_suffix(".json").read_text())
+    assert meta["prompt"] == "violin with 808s" and meta["seed"] == 4
+    assert wav.with_suffix(".png").exists()
+    (tmp_path / "p.txt").write_text("one\n# a comment\n\ntwo\n")
+    argv = [
+        "generate",
+        "--prompts",
+        str(tmp_path / "p.txt"),
+        "-o",
+        str(tmp_path / "many"),
+        "--seconds",
+        "0.5",
+        "-m",
+        str(tmp_path / "m"),
+        "-q",
+    ]
+    assert main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "many").glob("*.wav")) == ["00_one.wav", "01_two.wav"]
+    capsys.readouterr()
+    for bad, msg in (
+        (["generate", "-m", str(tmp_path / "m")], "give a caption"),
+        (["generate", "x", "--temperature", "1,2", "-m", str(tmp_path / "m")], "three numbers"),
+        (["generate", "x", "-m", str(tmp_path / "nope")], "no MusicLM folder"),
+    ):
+        assert main(bad) == 2
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1

@@ -23,6 +23,8 @@ _LAZY = {
     "build_report": "musiclm.data.report",
     "Codec": "musiclm.codec.model",
     "CodecConfig": "musiclm.codec.config",
+    "MusicLM": "musiclm.pipeline",
+    "GenerationOptions": "musiclm.pipeline",
     "MuLan": "musiclm.mulan.model",
     "MuLanConfig": "musiclm.mulan.config",
     "SemanticConfig": "musiclm.semantic",
