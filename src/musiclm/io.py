@@ -107,6 +107,43 @@ def read_audio(
     return np.ascontiguousarray(audio, dtype=np.float32), rate
 
 
+MAX_CHANNELS = 16  # more "channels" than this means a (samples, channels) array was passed
+
+
+def as_mono(audio, *, allow_empty: bool = False) -> np.ndarray:
+    """User audio ``(samples,)`` or ``(channels, samples)`` (numpy or torch) -> contiguous
+    mono float32 ``(samples,)``, the channels averaged.
+
+    Raises:
+        UserError: a wrong shape, NaN/inf samples, or (unless ``allow_empty``) no samples.
+    """
+    if hasattr(audio, "detach"):  # a torch tensor
+        audio = audio.detach().cpu().float().numpy()
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2:
+        if audio.shape[0] > MAX_CHANNELS:
+            raise UserError(
+                f"audio must be (samples,) or (channels, samples), got shape {audio.shape}; "
+                "pass a (samples, channels) array transposed"
+            )
+        audio = audio.mean(axis=0) if audio.shape[0] else np.zeros(0, np.float32)
+    elif audio.ndim != 1:
+        raise UserError(f"audio must be (samples,) or (channels, samples), got {audio.shape}")
+    if audio.size == 0 and not allow_empty:
+        raise UserError("audio is empty")
+    if not np.isfinite(audio).all():
+        raise UserError("audio contains NaN or infinite values")
+    return np.ascontiguousarray(audio)
+
+
+def check_rate(sample_rate) -> int:
+    """A sample rate given by a user, as an int; UserError unless a positive integer."""
+    ok = isinstance(sample_rate, int | np.integer | float) and not isinstance(sample_rate, bool)
+    if not ok or sample_rate <= 0 or int(sample_rate) != sample_rate:
+        raise UserError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    return int(sample_rate)
+
+
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """High-quality resampling (soxr, VHQ) along the first axis."""
     if from_rate == to_rate:

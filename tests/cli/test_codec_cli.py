@@ -137,7 +137,10 @@ def test_eval_table(model, corpus, capsys):
     assert "| codec 1 level" in out and "unrelated clip" in out
 
 
-def test_no_bundled_codec_yet_is_a_clear_error(tmp_path, capsys):
+def test_no_bundled_codec_yet_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    import musiclm.codec.model as model_module
+
+    monkeypatch.setattr(model_module, "BUNDLED", tmp_path / "none")
     sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
     assert main(["codec", "encode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.npz")]) == 2
     assert "no bundled codec" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import torch
 
 from musiclm.codec.config import PRESETS, CodecConfig
 from musiclm.codec.framecodec import FrameDecoder, FrameEncoder
-from musiclm.codec.model import BUNDLED, Codec
+from musiclm.codec.model import Codec
 from musiclm.errors import UserError
 
 DEBUG = ("debug", "debug-seanet")
@@ -305,9 +305,10 @@ def test_checkpoint_with_mismatched_config_is_rejected(trained, tmp_path):
         Codec.from_pretrained(tmp_path / "bad")
 
 
-def test_missing_bundled_codec_is_a_clear_error():
-    if (BUNDLED / "config.json").exists():
-        pytest.skip("a bundled codec exists")
+def test_missing_bundled_codec_is_a_clear_error(tmp_path, monkeypatch):
+    import musiclm.codec.model as model_module
+
+    monkeypatch.setattr(model_module, "BUNDLED", tmp_path / "none")
     with pytest.raises(UserError, match="no bundled codec yet"):
         Codec.from_pretrained()
 

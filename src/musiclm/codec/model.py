@@ -29,10 +29,9 @@ from musiclm.codec.framecodec import FrameDecoder, FrameEncoder
 from musiclm.codec.quantize import ResidualVQ
 from musiclm.codec.seanet import SEANetDecoder, SEANetEncoder
 from musiclm.errors import UserError
-from musiclm.io import resample
+from musiclm.io import as_mono, check_rate, resample
 
 BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "codec"
-MAX_CHANNELS = 16  # more "channels" than this means a (samples, channels) array was passed
 
 
 @dataclass
@@ -167,26 +166,8 @@ class Codec(nn.Module):
         Raises:
             UserError: empty, non-finite or wrongly shaped audio; a bad rate or level count.
         """
-        if isinstance(audio, torch.Tensor):
-            audio = audio.detach().cpu().float().numpy()
-        audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim == 2:
-            if audio.shape[0] > MAX_CHANNELS:
-                raise UserError(
-                    f"audio must be (samples,) or (channels, samples), got shape {audio.shape}; "
-                    "pass a (samples, channels) array transposed"
-                )
-            audio = audio.mean(axis=0)
-        elif audio.ndim != 1:
-            raise UserError(f"audio must be (samples,) or (channels, samples), got {audio.shape}")
-        if audio.size == 0:
-            raise UserError("audio is empty")
-        if not np.isfinite(audio).all():
-            raise UserError("audio contains NaN or infinite values")
-        rate = sample_rate if isinstance(sample_rate, int | np.integer | float) else None
-        if rate is None or isinstance(rate, bool) or rate <= 0 or int(rate) != rate:
-            raise UserError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-        audio = resample(np.ascontiguousarray(audio), int(rate), self.sample_rate)
+        audio, rate = as_mono(audio), check_rate(sample_rate)
+        audio = resample(audio, rate, self.sample_rate)
         codes = self.batch_encode(torch.from_numpy(np.ascontiguousarray(audio))[None], n_levels)
         return codes[0].cpu().numpy()
 

@@ -25,14 +25,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from musiclm.errors import UserError
-from musiclm.io import resample
+from musiclm.io import as_mono, check_rate, resample
 from musiclm.mulan.audio import AudioTower, split_windows
 from musiclm.mulan.config import MuLanConfig
 from musiclm.mulan.rvq import EmbeddingRVQ, RVQFit
 from musiclm.mulan.text import TextTower
 
 BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "mulan"
-MAX_CHANNELS = 16  # more "channels" than this means a (samples, channels) array was passed
 
 
 @dataclass
@@ -44,38 +43,6 @@ class MuLanOutput:
     acc_t2a: float  # in-batch top-1 text->audio retrieval accuracy
     acc_a2t: float  # in-batch top-1 audio->text retrieval accuracy
     temperature: float  # 1 / logit scale
-
-
-def as_mono(audio: np.ndarray | Tensor) -> np.ndarray:
-    """``(samples,)`` or ``(channels, samples)`` float audio -> mono float32 ``(samples,)``.
-
-    Raises:
-        UserError: empty, non-finite or wrongly shaped audio.
-    """
-    if isinstance(audio, Tensor):
-        audio = audio.detach().cpu().float().numpy()
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        if audio.shape[0] > MAX_CHANNELS:
-            raise UserError(
-                f"audio must be (samples,) or (channels, samples), got shape {audio.shape}; "
-                "pass a (samples, channels) array transposed"
-            )
-        audio = audio.mean(axis=0)
-    elif audio.ndim != 1:
-        raise UserError(f"audio must be (samples,) or (channels, samples), got {audio.shape}")
-    if audio.size == 0:
-        raise UserError("audio is empty")
-    if not np.isfinite(audio).all():
-        raise UserError("audio contains NaN or infinite values")
-    return np.ascontiguousarray(audio)
-
-
-def _check_rate(sample_rate) -> int:
-    ok = isinstance(sample_rate, int | np.integer | float) and not isinstance(sample_rate, bool)
-    if not ok or sample_rate <= 0 or int(sample_rate) != sample_rate:
-        raise UserError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-    return int(sample_rate)
 
 
 def _check_texts(texts: str | Sequence[str]) -> list[str]:
@@ -219,7 +186,7 @@ class MuLan(nn.Module):
         self, clips: Sequence[np.ndarray | Tensor], sample_rate: int
     ) -> tuple[tuple[np.ndarray, np.ndarray], list[int]]:
         """Clips -> ``((windows (W, window), valid samples (W,)), windows per clip)``."""
-        rate = _check_rate(sample_rate)
+        rate = check_rate(sample_rate)
         wins, lens, counts = [], [], []
         for clip in clips:
             y = resample(as_mono(clip), rate, self.sample_rate)

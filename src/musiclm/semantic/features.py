@@ -17,10 +17,9 @@ import librosa
 import numpy as np
 
 from musiclm.errors import UserError
-from musiclm.io import resample
+from musiclm.io import as_mono, check_rate, resample
 from musiclm.semantic.config import SemanticConfig
 
-MAX_CHANNELS = 16  # more "channels" than this means a (samples, channels) array was passed
 AMIN = 1e-10  # power floor of the log-mel: -100 dB, what digital silence maps to
 
 
@@ -30,26 +29,10 @@ def prepare_audio(audio: np.ndarray, sample_rate: int, target_rate: int) -> np.n
     Raises:
         UserError: a bad shape, non-finite samples or a bad sample rate.
     """
-    if hasattr(audio, "detach"):  # a torch tensor
-        audio = audio.detach().cpu().float().numpy()
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        if audio.shape[0] > MAX_CHANNELS:
-            raise UserError(
-                f"audio must be (samples,) or (channels, samples), got shape {audio.shape}; "
-                "pass a (samples, channels) array transposed"
-            )
-        audio = audio.mean(axis=0) if audio.shape[0] else np.zeros(0, np.float32)
-    elif audio.ndim != 1:
-        raise UserError(f"audio must be (samples,) or (channels, samples), got {audio.shape}")
-    if not np.isfinite(audio).all():
-        raise UserError("audio contains NaN or infinite values")
-    ok = isinstance(sample_rate, int | np.integer | float) and not isinstance(sample_rate, bool)
-    if not ok or sample_rate <= 0 or int(sample_rate) != sample_rate:
-        raise UserError(f"sample_rate must be a positive integer, got {sample_rate!r}")
+    audio, rate = as_mono(audio, allow_empty=True), check_rate(sample_rate)
     if audio.size == 0:
         return audio
-    return np.ascontiguousarray(resample(audio, int(sample_rate), target_rate), dtype=np.float32)
+    return np.ascontiguousarray(resample(audio, rate, target_rate), dtype=np.float32)
 
 
 def num_frames(samples: int, hop_length: int) -> int:
