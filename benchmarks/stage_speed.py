@@ -3,9 +3,8 @@
 Random-weight stages at a preset's sizes (speed does not depend on the weights), batch 2
 (one prompt with classifier-free guidance), ms per sampling step (median of repeats) and
 the wall time each stage would need for 10 s of audio at the tiny model's token rates
-(25 Hz semantic; 50 Hz x 4 coarse + 4 fine levels), prefix passes not counted. "no cache"
-recomputes the whole
-sequence every step, as a model without a KV cache must.
+(25 Hz semantic; 50 Hz x 4 coarse + 4 fine levels), prefix passes not counted. "no
+cache" recomputes the whole sequence every step, as a model without a KV cache must.
 
     python benchmarks/stage_speed.py [--preset tiny] [--steps 64] [--threads 2]
 """
