@@ -1,46 +1,13 @@
 import numpy as np
 import pytest
-import torch
 
-from musiclm.codec.config import CodecConfig
-from musiclm.codec.model import Codec
 from musiclm.errors import UserError
-from musiclm.mulan.config import MuLanConfig
-from musiclm.mulan.model import MuLan
 from musiclm.pipeline import GenerationOptions, MusicLM
-from musiclm.stages.layout import LayoutConfig
-from musiclm.stages.lm import StageConfig, StageLM
-
-LAYOUT = dict(
-    mulan_levels=2,
-    mulan_codebook=16,
-    semantic_codebook=16,
-    semantic_rate=25,
-    acoustic_codebook=32,
-    acoustic_rate=250,
-    coarse_levels=2,
-    fine_levels=2,
-    max_seconds=20,
-)
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    mulan = MuLan(MuLanConfig.preset("debug")).eval()
-    mulan.fit_rvq(torch.randn(64, mulan.config.embed_dim))
-    codec = Codec(CodecConfig.preset("debug")).eval()
-    stages = {}
-    for kind, window in (("semantic", 2.0), ("coarse", 1.0), ("fine", 0.5)):
-        cfg = StageConfig(
-            layout=LayoutConfig(kind=kind, **LAYOUT),
-            dim=32,
-            n_layers=1,
-            n_heads=2,
-            window_seconds=window,
-        )
-        stages[kind] = StageLM(cfg).eval()
-    return MusicLM(mulan=mulan, codec=codec, **stages)
+    return MusicLM.debug(seed=0)
 
 
 def test_generate_shapes_windows_and_determinism(model):

@@ -82,6 +82,46 @@ class MusicLM:
     def sample_rate(self) -> int:
         return self.codec.sample_rate
 
+    @classmethod
+    def debug(cls, seed: int = 0) -> MusicLM:
+        """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
+        for tests and for trying the API; its output is noise-like, not music."""
+        from musiclm.codec.config import CodecConfig
+        from musiclm.codec.model import Codec
+        from musiclm.mulan.config import MuLanConfig
+        from musiclm.mulan.model import MuLan
+        from musiclm.stages.layout import LayoutConfig
+        from musiclm.stages.lm import StageConfig
+
+        torch.manual_seed(seed)
+        mulan = MuLan(MuLanConfig.preset("debug")).eval()
+        mulan.fit_rvq(torch.randn(64, mulan.config.embed_dim))
+        codec = Codec(CodecConfig.preset("debug")).eval()
+        c, m = codec.config, mulan.config
+        layout = dict(
+            mulan_levels=m.rvq_levels,
+            mulan_codebook=m.rvq_codebook_size,
+            semantic_codebook=16,
+            acoustic_codebook=c.codebook_size,
+            acoustic_rate=c.frame_rate,
+            coarse_levels=c.levels // 2,
+            fine_levels=c.levels - c.levels // 2,
+            max_seconds=20,
+        )
+        stages = {
+            kind: StageLM(
+                StageConfig(
+                    layout=LayoutConfig(kind=kind, **layout),
+                    dim=32,
+                    n_layers=1,
+                    n_heads=2,
+                    window_seconds=window,
+                )
+            ).eval()
+            for kind, window in (("semantic", 2.0), ("coarse", 1.0), ("fine", 0.5))
+        }
+        return cls(mulan=mulan, codec=codec, **stages)
+
     # -- files ---------------------------------------------------------------------------
 
     @classmethod

@@ -8,6 +8,7 @@ import typer
 
 from musiclm import __version__
 from musiclm.cli import codec, data, mulan, semantic, stage
+from musiclm.cli.evaluate import evaluate
 from musiclm.cli.generate import generate
 from musiclm.cli.tokenize import tokenize
 from musiclm.errors import UserError
@@ -30,6 +31,7 @@ app.add_typer(mulan.app, name="mulan")
 app.command("tokenize")(tokenize)
 app.add_typer(stage.app, name="stage")
 app.command("generate")(generate)
+app.command("eval")(evaluate)
 
 
 def _version(value: bool) -> None:

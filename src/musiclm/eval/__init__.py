@@ -1,0 +1,1 @@
+"""Evaluation of generated music: adherence, quality and speed, by independent tools."""

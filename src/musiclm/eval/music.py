@@ -1,0 +1,88 @@
+"""Measurements of generated audio by tools independent of the model: tempo, key, FAD.
+
+- tempo: librosa's beat tracker; an error is the relative distance to the stated tempo,
+  also reported allowing a factor of 2 (trackers often lock to half or double time);
+- key: Krumhansl–Kessler key profiles correlated with the clip's mean CQT chroma
+  (Krumhansl 1990), the best of 24 keys;
+- FAD: the Fréchet distance between Gaussians fitted to two sets of embeddings (Kilgour
+  et al. 2019), here on MuLan audio embeddings since VGGish cannot be downloaded.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+KEY_RATE = 22050
+PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+# Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
+MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def estimate_tempo(audio: np.ndarray, sample_rate: int) -> float:
+    """Beats per minute by librosa's beat tracker (0.0 when it finds no beat)."""
+    import librosa
+
+    tempo, _ = librosa.beat.beat_track(y=np.asarray(audio, np.float32), sr=sample_rate)
+    return float(np.atleast_1d(tempo)[0])
+
+
+def tempo_error(estimated: float, stated: float, octave: bool = False) -> float:
+    """Relative error ``|est - stated| / stated``; with ``octave``, the smallest error over
+    the estimate x 0.5, x 1 and x 2."""
+    factors = (0.5, 1.0, 2.0) if octave else (1.0,)
+    return min(abs(estimated * f - stated) / stated for f in factors)
+
+
+def estimate_key(audio: np.ndarray, sample_rate: int) -> str:
+    """ "<tonic> major|minor" by key-profile correlation with the mean chroma."""
+    import librosa
+
+    from musiclm.io import resample
+
+    y = np.asarray(audio, np.float32)
+    if not np.any(y):
+        return "none"
+    # the CQT's 7 octaves from C1 need ~4.2 kHz of bandwidth: analyse at 22.05 kHz
+    y = resample(y, sample_rate, KEY_RATE)
+    chroma = librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1)
+    best, best_r = "none", -np.inf
+    for mode, profile in (("major", MAJOR), ("minor", MINOR)):
+        for tonic in range(12):
+            r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
+            if r > best_r:
+                best, best_r = f"{PITCHES[tonic]} {mode}", r
+    return best
+
+
+def normalise_key(key: str) -> str:
+    """'d major', 'Bb Minor', 'C' -> 'D major', 'A# minor', 'C major'."""
+    parts = key.strip().split()
+    if not parts:
+        raise ValueError("empty key")
+    tonic = parts[0][0].upper() + parts[0][1:]
+    tonic = FLATS.get(tonic, tonic)
+    if tonic not in PITCHES:
+        raise ValueError(f"unknown tonic in key {key!r}")
+    mode = parts[1].lower() if len(parts) > 1 else "major"
+    if mode not in ("major", "minor"):
+        raise ValueError(f"unknown mode in key {key!r}")
+    return f"{tonic} {mode}"
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to embeddings ``a (N, D)`` and ``b (M, D)``."""
+    from scipy import linalg
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("need at least 2 embeddings on each side")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    with warnings.catch_warnings():  # few samples give a singular covariance: still defined
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))

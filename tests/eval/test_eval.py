@@ -1,0 +1,156 @@
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musiclm.data.manifest import ClipRecord, Instrument, write_manifest
+from musiclm.errors import UserError
+from musiclm.eval.attributes import genre_of, has_instrument
+from musiclm.eval.music import (
+    estimate_key,
+    estimate_tempo,
+    frechet_distance,
+    normalise_key,
+    tempo_error,
+)
+from musiclm.eval.run import read_prompts
+
+SR = 22050
+
+
+def _clicks(bpm: float, seconds: float = 8.0) -> np.ndarray:
+    y = np.zeros(int(SR * seconds), np.float32)
+    for t in np.arange(0, seconds, 60.0 / bpm):
+        i = int(t * SR)
+        y[i : i + 400] += np.hanning(800)[400:] * np.sin(np.arange(400) * 0.3)
+    return y
+
+
+def _triad(root_midi: int, minor: bool, seconds: float = 4.0) -> np.ndarray:
+    t = np.arange(int(SR * seconds)) / SR
+    notes = (root_midi, root_midi + (3 if minor else 4), root_midi + 7, root_midi + 12)
+    return (
+        sum(np.sin(2 * np.pi * 440 * 2 ** ((n - 69) / 12) * t) for n in notes).astype(np.float32)
+        * 0.1
+    )
+
+
+def test_tempo_of_a_click_track():
+    est = estimate_tempo(_clicks(120), SR)
+    assert tempo_error(est, 120, octave=True) < 0.05
+    assert tempo_error(60.0, 120) == 0.5 and tempo_error(60.0, 120, octave=True) == 0.0
+
+
+def test_key_of_a_held_chord():
+    assert estimate_key(_triad(62, minor=False), SR) == "D major"
+    assert estimate_key(_triad(64, minor=True), SR) == "E minor"
+    assert estimate_key(np.zeros(SR, np.float32), SR) == "none"
+    assert normalise_key("bb Minor") == "A# minor" and normalise_key("C") == "C major"
+    with pytest.raises(ValueError):
+        normalise_key("H major")
+
+
+def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((500, 4))
+    assert abs(frechet_distance(a, a)) < 1e-6
+    assert frechet_distance(a, a + 1.0) == pytest.approx(4.0, rel=0.05)
+
+
+def test_genre_and_instrument_matching():
+    known = ["drum_and_bass", "lofi", "orchestral", "house", "metal"]
+    assert genre_of("drum and bass", known) == "drum_and_bass"
+    assert genre_of("lo-fi", known) == "lofi"
+    assert genre_of("cinematic", known) == "orchestral"
+    assert genre_of("polka", known) is None
+    rec = ClipRecord(
+        id="a",
+        audio="a.wav",
+        sample_rate=SR,
+        seconds=1,
+        captions=["x"],
+        instruments=[Instrument("Violin"), Instrument("TR-808 kit", drum=True)],
+        aspects=["strong kick"],
+    )
+    assert has_instrument(rec, "violin") and has_instrument(rec, "808")
+    assert has_instrument(rec, "kick") and not has_instrument(rec, "cello")
+
+
+def test_prompt_file_errors(tmp_path):
+    p = tmp_path / "p.jsonl"
+    p.write_text('{"text": "a", "key": "d minor"}\n\n{"text": "b", "tempo": 90}\n')
+    prompts = read_prompts(p)
+    assert [x["id"] for x in prompts] == ["p01", "p03"] and prompts[0]["key"] == "D minor"
+    for bad, msg in (
+        ('{"tempo": 1}', "needs a non-empty"),
+        ("nope", "not JSON"),
+        ('{"text": "a", "key": "Q major"}', "unknown tonic"),
+        ("", "no prompts"),
+    ):
+        p.write_text(bad + "\n")
+        with pytest.raises(UserError, match=msg):
+            read_prompts(p)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """24 one-second clips in two 'genres' (low and high drones), some with a 'violin'."""
+    root = tmp_path_factory.mktemp("corpus")
+    records = []
+    for i in range(24):
+        low = i % 2 == 0
+        t = np.arange(8000) / 8000
+        y = (0.2 * np.sin(2 * np.pi * (110 if low else 880) * t)).astype(np.float32)
+        sf.write(str(root / f"c{i}.wav"), y, 8000)
+        records.append(
+            ClipRecord(
+                id=f"c{i}",
+                audio=f"c{i}.wav",
+                sample_rate=8000,
+                seconds=1.0,
+                captions=["a drone"],
+                genre="ambient" if low else "techno",
+                instruments=[Instrument("Violin")] if i % 3 else [Instrument("Cello")],
+            )
+        )
+    write_manifest(root / "manifest.jsonl", records)
+    return root
+
+
+def test_evaluate_end_to_end_with_debug_parts(corpus, tmp_path, capsys):
+    from musiclm.cli.main import main
+    from musiclm.pipeline import MusicLM
+
+    MusicLM.debug().save_pretrained(tmp_path / "m")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(
+        '{"text": "an ambient violin drone", "genre": "ambient", "instruments": ["violin"]}\n'
+        '{"text": "techno at 128 bpm in A minor", "tempo": 128, "key": "A minor", '
+        '"genre": "techno"}\n'
+    )
+    argv = [
+        "eval",
+        str(prompts),
+        "--corpus",
+        str(corpus),
+        "--heldout",
+        str(corpus),
+        "-m",
+        str(tmp_path / "m"),
+        "--seconds",
+        "1",
+        "-o",
+        str(tmp_path / "ev"),
+    ]
+    assert main(argv) == 0
+    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    rows, summary = report["rows"], report["summary"]
+    assert [r["id"] for r in rows] == ["p01", "p02"]
+    assert -1.0 <= rows[0]["mcc"] <= 1.0 and "tempo_err" in rows[1] and "key_est" in rows[1]
+    assert rows[0]["genre_id"] == "ambient" and rows[0]["genre_est"] in ("ambient", "techno")
+    assert "genre" in report["classifier_accuracy"]
+    for key in ("mcc_shuffled", "fad_mulan", "real_time_factor", "peak_rss_mb"):
+        assert summary[key] is not None
+    assert (tmp_path / "ev" / "audio" / "p01.wav").exists()
+    assert "| overall | value |" in (tmp_path / "ev" / "eval.md").read_text()
