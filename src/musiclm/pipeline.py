@@ -151,7 +151,7 @@ class MusicLM:
 
         root = Path(path)
         self.codec.save_pretrained(root / "codec", fp16=fp16)
-        self.mulan.save_pretrained(root / "mulan")
+        self.mulan.save_pretrained(root / "mulan", fp16=fp16)
         for name in ("semantic", "coarse", "fine"):
             save_stage(getattr(self, name), root / name, fp16=fp16)
         write_json_atomic(root / "pipeline.json", {"format_version": 1})

@@ -30,7 +30,7 @@ def fit(
         None,
         "--config",
         "-c",
-        help="Preset: debug, tiny, base (default: tiny; at iteration >= 1, the --from "
+        help="Preset: debug, small, tiny, base (default: tiny; at iteration >= 1, the --from "
         "tokenizer's encoder settings).",
     ),
     clusters: int = typer.Option(None, "--clusters", "-k", help="Token vocabulary (k-means k)."),

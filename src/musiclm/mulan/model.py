@@ -239,12 +239,14 @@ class MuLan(nn.Module):
 
     # -- files ---------------------------------------------------------------------------
 
-    def save_pretrained(self, path: str | os.PathLike) -> None:
+    def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
         """Write ``config.json`` and ``model.safetensors``: our trained parts only (the
-        frozen MiniLM weights come from their package and are not copied)."""
+        frozen MiniLM weights come from their package and are not copied). ``fp16`` halves
+        the file; the weights load back into fp32."""
         from musiclm.training.checkpoint import save_pretrained
 
-        save_pretrained(self, self.config.to_dict(), path)
+        dtype = torch.float16 if fp16 else torch.float32
+        save_pretrained(self, self.config.to_dict(), path, dtype=dtype)
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> MuLan:
