@@ -53,17 +53,8 @@ def train(
         seed=seed,
         losses=CodecLossConfig(adversarial=adversarial, crop_seconds=seconds),
     )
-    cfg = TrainConfig(
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        out_dir=str(out),
-        warmup_steps=min(500, steps // 10),
-        eval_every=max(1, min(1000, steps)),
-        save_every=max(1, min(1000, steps)),
-        log_every=max(1, min(50, steps)),
-        grad_clip=10.0,
+    cfg = TrainConfig.for_run(
+        steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed, grad_clip=10.0
     )
     trainer = Trainer(task, cfg)
     result = trainer.fit(resume=resume)

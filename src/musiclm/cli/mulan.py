@@ -66,17 +66,7 @@ def train(
     task = MuLanTask(cfg, data, val=val, seed=seed, options=MuLanTrainOptions(aspect_prob))
     if task.skipped:
         typer.echo(f"note: skipped {task.skipped} clip(s) without captions", err=True)
-    train_cfg = TrainConfig(
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        seed=seed,
-        out_dir=str(out),
-        warmup_steps=min(500, steps // 10),
-        eval_every=max(1, min(1000, steps)),
-        save_every=max(1, min(1000, steps)),
-        log_every=max(1, min(50, steps)),
-    )
+    train_cfg = TrainConfig.for_run(steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed)
     trainer = Trainer(task, train_cfg)
     result = trainer.fit(resume=resume)
     model = trainer.model

@@ -43,10 +43,9 @@ def train(
 
     cfg = stage_config(kind, config, pattern=pattern, **layout_from_tokens(tokens, kind))
     task = StageTask(cfg, tokens, val=val)
-    train_cfg = TrainConfig(
-        steps=steps, batch_size=batch_size, lr=lr, seed=seed, out_dir=str(out),
-        warmup_steps=min(500, steps // 10), eval_every=max(1, min(1000, steps)),
-        save_every=max(1, min(500, steps)), log_every=max(1, min(50, steps)),
+    train_cfg = TrainConfig.for_run(
+        steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,
+        save_every=max(1, min(500, steps)),
     )  # fmt: skip
     trainer = Trainer(task, train_cfg)
     result = trainer.fit(resume=resume)

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from musiclm.errors import UserError
+from musiclm.modules.kmeans import nearest
 
 
 @dataclass
@@ -24,12 +25,6 @@ class RVQFit:
     points: int  # embeddings it was fitted on
     relative_error: list[float]  # |x - decode(encode(x))|^2 / |x|^2 after each level
     perplexity: list[float]  # exp(entropy) of the code histogram of each level
-
-
-def _nearest(x: Tensor, codebook: Tensor) -> Tensor:
-    """Index of the nearest row of ``codebook`` (K, D) for each row of ``x`` (N, D)."""
-    d = codebook.pow(2).sum(1)[None] - 2 * x @ codebook.t()  # |c|^2 - 2 x.c: same argmin
-    return d.argmin(1)
 
 
 class EmbeddingRVQ(nn.Module):
@@ -52,7 +47,7 @@ class EmbeddingRVQ(nn.Module):
         With fewer points than codes, some codes are duplicates: that wastes codes but
         encodes every point exactly, which is the best a small corpus allows.
         """
-        from musiclm.modules.kmeans import kmeans  # the project's one k-means
+        from musiclm.modules.kmeans import kmeans
 
         if x.ndim != 2 or x.shape[1] != self.dim or len(x) == 0:
             raise ValueError(f"need (N >= 1, {self.dim}) embeddings, got {tuple(x.shape)}")
@@ -69,7 +64,7 @@ class EmbeddingRVQ(nn.Module):
                 generator=g,
             )
             self.codebooks[level].copy_(fit.centroids.to(self.codebooks.device))
-            idx = _nearest(residual, fit.centroids)
+            idx = nearest(residual, fit.centroids)
             residual = residual - fit.centroids[idx]
             errors.append(float(residual.pow(2).sum() / energy))
             p = torch.bincount(idx, minlength=self.codebook_size).float() / len(idx)
@@ -94,7 +89,7 @@ class EmbeddingRVQ(nn.Module):
         residual = x.float().to(self.codebooks.device)
         codes = []
         for level in range(n):
-            idx = _nearest(residual, self.codebooks[level])
+            idx = nearest(residual, self.codebooks[level])
             residual = residual - self.codebooks[level][idx]
             codes.append(idx)
         return torch.stack(codes, 1)

@@ -47,6 +47,20 @@ class TrainConfig:
         self.betas = tuple(float(b) for b in self.betas)  # JSON gives a list back
         self.validate()
 
+    @classmethod
+    def for_run(cls, steps: int, *, out_dir, every: int = 1000, **kw) -> TrainConfig:
+        """The CLI's defaults for a run of ``steps``: warmup a tenth of the run (at most
+        500 steps), validation and checkpoints every ``every`` steps (at least once), a
+        log record every 50; ``kw`` sets anything else."""
+        n = max(1, min(every, steps))
+        base = dict(
+            warmup_steps=min(500, steps // 10),
+            eval_every=n,
+            save_every=n,
+            log_every=max(1, min(50, steps)),
+        )
+        return cls(steps=steps, out_dir=str(out_dir), **{**base, **kw})
+
     def validate(self) -> None:
         """Raise :class:`UserError` naming the first bad setting."""
         positive = ("steps", "batch_size", "grad_accum", "log_every")
