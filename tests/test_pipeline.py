@@ -37,6 +37,33 @@ def test_save_load_round_trip(model, tmp_path):
     )
 
 
+def test_parts_may_live_elsewhere_and_must_fit(model, tmp_path):
+    import json
+    import shutil
+
+    model.save_pretrained(tmp_path / "m")
+    shutil.move(tmp_path / "m" / "codec", tmp_path / "shared_codec")
+    meta = {"format_version": 1, "parts": {"codec": "../shared_codec"}}
+    (tmp_path / "m" / "pipeline.json").write_text(json.dumps(meta))
+    back = MusicLM.from_pretrained(tmp_path / "m")
+    assert back.sample_rate == model.sample_rate
+    (tmp_path / "m" / "pipeline.json").write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
+        MusicLM.from_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "pipeline.json").unlink()
+    with pytest.raises(UserError, match="pipeline.json is missing"):
+        MusicLM.from_pretrained(tmp_path / "m")
+    from dataclasses import replace
+
+    from musiclm.mulan.config import MuLanConfig
+    from musiclm.mulan.model import MuLan
+
+    other = MuLan(replace(MuLanConfig.preset("debug"), rvq_codebook_size=8))
+    with pytest.raises(UserError, match="MuLan levels of 16 codes; this MuLan gives 2 of 8"):
+        MusicLM(mulan=other, codec=model.codec, semantic=model.semantic,
+                coarse=model.coarse, fine=model.fine)  # fmt: skip
+
+
 def test_bad_requests(model, tmp_path):
     with pytest.raises(UserError, match="seconds"):
         model.generate(["x"], seconds=0)

@@ -32,6 +32,23 @@ from musiclm.stages.sampling import SamplingOptions
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MAX_SECONDS = 300.0
+PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
+
+
+def _read_parts(root: Path) -> dict[str, Path]:
+    """Folder of each part: ``pipeline.json`` may point a part elsewhere (relative to
+    ``root``), so the bundled model shares the package's codec and MuLan instead of
+    holding second copies; a part it does not name is the sub-folder of that name."""
+    import json
+
+    try:
+        meta = json.loads((root / "pipeline.json").read_text(encoding="utf-8"))
+        where = meta.get("parts", {})
+    except FileNotFoundError:
+        raise UserError(f"{root / 'pipeline.json'} is missing: not a MusicLM folder") from None
+    except (ValueError, AttributeError) as e:
+        raise UserError(f"{root / 'pipeline.json'} is not valid JSON ({e})") from None
+    return {name: (root / where.get(name, name)).resolve() for name in PARTS}
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,15 @@ class MusicLM:
 
     def _check(self) -> None:
         c, f = self.coarse.layout, self.fine.layout
+        m = self.mulan.config
+        for stage in (self.semantic, self.coarse):
+            lay = stage.layout
+            if lay.mulan_codebook != m.rvq_codebook_size or lay.mulan_levels > m.rvq_levels:
+                raise UserError(
+                    f"the {lay.kind} stage expects {lay.mulan_levels} MuLan levels of "
+                    f"{lay.mulan_codebook} codes; this MuLan gives {m.rvq_levels} of "
+                    f"{m.rvq_codebook_size}"
+                )
         if c.coarse_levels + c.fine_levels > self.codec.levels:
             raise UserError("the acoustic stages need more codec levels than the codec has")
         if self.codec.frame_rate != c.acoustic_rate or f.acoustic_rate != c.acoustic_rate:
@@ -137,12 +163,13 @@ class MusicLM:
         root = Path(path)
         if not root.is_dir():
             raise UserError(f"no MusicLM folder at {root}")
+        parts = _read_parts(root)
         return cls(
-            mulan=MuLan.from_pretrained(root / "mulan"),
-            codec=Codec.from_pretrained(root / "codec"),
-            semantic=load_stage(root / "semantic"),
-            coarse=load_stage(root / "coarse"),
-            fine=load_stage(root / "fine"),
+            mulan=MuLan.from_pretrained(parts["mulan"]),
+            codec=Codec.from_pretrained(parts["codec"]),
+            semantic=load_stage(parts["semantic"]),
+            coarse=load_stage(parts["coarse"]),
+            fine=load_stage(parts["fine"]),
         )
 
     def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:

@@ -177,3 +177,23 @@ def test_save_and_load_round_trip(tmp_path):
     )
     target = torch.randint(0, 16, (1, 10))
     torch.testing.assert_close(model(prefix, target), back(prefix, target))
+
+
+def test_a_stage_may_condition_on_fewer_mulan_levels(tokens, tmp_path, capsys):
+    from musiclm.cli.main import main
+    from musiclm.stages.lm import load_stage
+
+    layout = LayoutConfig(kind="semantic", **{**LAYOUT, "mulan_levels": 2})
+    cfg = StageConfig(layout=layout, dim=32, n_layers=1, n_heads=2, window_seconds=4.0)
+    item = StageDataset(tokens, cfg, train=False)[0]
+    # two MuLan ids (level 0 and 1 of code 5), then the timing tokens
+    assert item["prefix"][0, :2].tolist() == [layout.mulan_offset + 5, layout.mulan_offset + 8 + 5]
+    assert item["prefix"].shape[1] == cfg.prefix_len
+    with pytest.raises(ValueError, match="1 MuLan levels given"):
+        layout.mulan_ids(torch.zeros(1, 1, dtype=torch.long))
+    base = ["stage", "train", "semantic", "--tokens", str(tokens), "-c", "debug", "--steps", "1"]
+    base += ["-b", "2", "-o", str(tmp_path / "run")]
+    assert main(base + ["--mulan-levels", "2"]) == 0
+    assert load_stage(tmp_path / "run" / "final").layout.mulan_levels == 2
+    assert main(base + ["--mulan-levels", "4"]) == 2
+    assert "--mulan-levels must be 1..3" in capsys.readouterr().err

@@ -142,6 +142,21 @@ def import_folder(
 
 
 @app.command()
+def merge(
+    out: Path = typer.Argument(..., help="Folder (or .jsonl) for the merged manifest."),
+    sources: list[Path] = typer.Argument(..., help="Corpus folders or manifests to merge."),
+) -> None:
+    """List the clips of several corpora in one manifest (audio stays where it is).
+
+    Example: `musiclm data merge corpus/all corpus/main corpus/violin808`
+    """
+    from musiclm.data.manifest import merge_manifests, read_manifest
+
+    path = merge_manifests(out, sources)
+    typer.echo(f"{len(read_manifest(path))} clips from {len(sources)} corpora -> {path}")
+
+
+@app.command()
 def genres() -> None:
     """List the genres the engine composes, with tempo ranges and meters."""
     from musiclm.data.synth.genres import GENRES, UNDER_REPRESENTED

@@ -26,6 +26,9 @@ def train(
     batch_size: int = typer.Option(16, "--batch-size", "-b", help="Windows per step."),
     lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
     seed: int = typer.Option(0, "--seed"),
+    mulan_levels: int = typer.Option(
+        None, "--mulan-levels", help="Condition on the first N MuLan levels (default: all)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
@@ -37,11 +40,17 @@ def train(
 
     Example: `musiclm stage train semantic --tokens corpus/tokens --out runs/semantic`
     """
+    from musiclm.errors import UserError
     from musiclm.stages.lm import save_stage, stage_config
     from musiclm.stages.train import StageTask, layout_from_tokens
     from musiclm.training import TrainConfig, Trainer
 
-    cfg = stage_config(kind, config, pattern=pattern, **layout_from_tokens(tokens, kind))
+    layout = layout_from_tokens(tokens, kind)
+    if mulan_levels is not None and "mulan_levels" in layout:
+        if not 1 <= mulan_levels <= layout["mulan_levels"]:
+            raise UserError(f"--mulan-levels must be 1..{layout['mulan_levels']} for these tokens")
+        layout["mulan_levels"] = mulan_levels
+    cfg = stage_config(kind, config, pattern=pattern, **layout)
     task = StageTask(cfg, tokens, val=val)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

@@ -122,3 +122,25 @@ def write_manifest(path: str | os.PathLike, records: list[ClipRecord]) -> Path:
 def resolve(manifest: str | os.PathLike, relative: str) -> Path:
     """Absolute path of a manifest-relative file (``record.audio`` or ``record.midi``)."""
     return manifest_path(manifest).parent / relative
+
+
+def merge_manifests(out: str | os.PathLike, sources: list[str | os.PathLike]) -> Path:
+    """Write one manifest that lists the clips of several corpora, without copying audio.
+
+    Paths are rewritten relative to ``out``'s folder, so the merged corpus is read (and
+    tokenized, trained on) like any other. Clip ids must be unique across the sources.
+    """
+    target = manifest_path(out)
+    base = target.parent.resolve()
+    records, seen = [], set()
+    for src in sources:
+        for r in read_manifest(src):
+            if r.id in seen:
+                raise UserError(f"clip id {r.id!r} of {src} is already in another source")
+            seen.add(r.id)
+            r.audio = os.path.relpath(resolve(src, r.audio).resolve(), base)
+            if r.midi:
+                r.midi = os.path.relpath(resolve(src, r.midi).resolve(), base)
+            records.append(r)
+    base.mkdir(parents=True, exist_ok=True)
+    return write_manifest(target, records)

@@ -117,9 +117,14 @@ class LayoutConfig:
         return torch.stack([start, total], dim=1)
 
     def mulan_ids(self, tokens: Tensor, drop: Tensor | None = None) -> Tensor:
-        """``(B, L)`` MuLan tokens -> ids; rows where ``drop`` is True become ``NULL``."""
+        """``(B, L)`` MuLan tokens -> ids; rows where ``drop`` is True become ``NULL``.
+
+        Only the first ``mulan_levels`` levels are used, so a stage may condition on the
+        coarser part of a deeper RVQ (its fine levels can memorise a small corpus)."""
+        if tokens.shape[1] < self.mulan_levels:
+            raise ValueError(f"{tokens.shape[1]} MuLan levels given; {self.mulan_levels} needed")
         levels = torch.arange(self.mulan_levels, device=tokens.device)
-        ids = tokens.long() + self.mulan_offset + levels * self.mulan_codebook
+        ids = tokens[:, : self.mulan_levels].long() + self.mulan_offset + levels * self.mulan_codebook
         if drop is not None:
             ids = torch.where(drop[:, None], torch.full_like(ids, NULL), ids)
         return ids

@@ -62,9 +62,9 @@ class StageDataset(Dataset):
                 )
         if "mulan" in self.stores:
             tokens = next(iter(self.stores["mulan"].values()))["tokens"]
-            if tokens.shape[0] != lay.mulan_levels:
+            if tokens.shape[0] < lay.mulan_levels:
                 raise UserError(
-                    f"MuLan tokens have {tokens.shape[0]} levels; the stage expects "
+                    f"MuLan tokens have {tokens.shape[0]} levels; the stage expects at least "
                     f"{lay.mulan_levels}"
                 )
 

@@ -99,7 +99,7 @@ class SemanticTokens(TokenKind):
 
 
 class MuLanTokens(TokenKind):
-    kind, _module, _class = "mulan", "musiclm.mulan", "MuLan"
+    kind, _module, _class = "mulan", "musiclm.mulan.model", "MuLan"
 
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         window = int(round(MULAN_WINDOW_S * sample_rate))

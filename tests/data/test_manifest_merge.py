@@ -1,0 +1,36 @@
+import pytest
+
+from musiclm.cli.main import main
+from musiclm.data.dataset import ClipDataset
+from musiclm.data.manifest import ClipRecord, read_manifest, resolve, write_manifest
+
+
+def _corpus(root, ids):
+    import numpy as np
+    import soundfile as sf
+
+    (root / "audio").mkdir(parents=True)
+    records = []
+    for i in ids:
+        sf.write(str(root / "audio" / f"{i}.wav"), np.zeros(1600, np.float32), 16000)
+        records.append(ClipRecord(i, f"audio/{i}.wav", 16000, 0.1, [f"clip {i}"], midi=None))
+    write_manifest(root, records)
+    return root
+
+
+def test_merged_manifest_reads_every_clip_where_it_lies(tmp_path, capsys):
+    a, b = _corpus(tmp_path / "a", ["x", "y"]), _corpus(tmp_path / "deep" / "b", ["z"])
+    assert main(["data", "merge", str(tmp_path / "all"), str(a), str(b)]) == 0
+    assert "3 clips from 2 corpora" in capsys.readouterr().out
+    merged = read_manifest(tmp_path / "all")
+    assert [r.id for r in merged] == ["x", "y", "z"]
+    for r in merged:
+        assert resolve(tmp_path / "all", r.audio).resolve().is_file()
+    assert len(ClipDataset(tmp_path / "all", sample_rate=16000, seconds=0.1)) == 3
+
+
+def test_duplicate_ids_are_refused(tmp_path, capsys):
+    a, b = _corpus(tmp_path / "a", ["x"]), _corpus(tmp_path / "b", ["x"])
+    assert main(["data", "merge", str(tmp_path / "all"), str(a), str(b)]) == 2
+    assert "already in another source" in capsys.readouterr().err
+    assert not (tmp_path / "all" / "manifest.jsonl").exists()
