@@ -1,5 +1,3 @@
-import pytest
-
 from musiclm.cli.main import main
 from musiclm.data.dataset import ClipDataset
 from musiclm.data.manifest import ClipRecord, read_manifest, resolve, write_manifest

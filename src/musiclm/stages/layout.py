@@ -124,7 +124,8 @@ class LayoutConfig:
         if tokens.shape[1] < self.mulan_levels:
             raise ValueError(f"{tokens.shape[1]} MuLan levels given; {self.mulan_levels} needed")
         levels = torch.arange(self.mulan_levels, device=tokens.device)
-        ids = tokens[:, : self.mulan_levels].long() + self.mulan_offset + levels * self.mulan_codebook
+        ids = tokens[:, : self.mulan_levels].long() + self.mulan_offset
+        ids = ids + levels * self.mulan_codebook
         if drop is not None:
             ids = torch.where(drop[:, None], torch.full_like(ids, NULL), ids)
         return ids
