@@ -9,7 +9,8 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
 
-.PHONY: setup demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench clean
+.PHONY: setup demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench \
+	seed-corpus tokens stages model clean
 
 setup: $(VENV)/.installed
 
@@ -64,6 +65,41 @@ mulan: corpus
 # Refit the semantic tokenizer (iteration 0: k-means on log-mel + chroma + onset features).
 semantic: corpus
 	$(BIN)/musiclm semantic fit --data out/codec_corpus --out out/semantic_run -c tiny --seed 0
+
+# Clips that cover the seed prompts (shared/prompts/seed_prompts.txt), merged with the
+# main corpus into out/train (a manifest only; the audio stays where it is).
+seed-corpus: corpus
+	$(BIN)/musiclm data synth out/seed_violin808 --clips 100 --seed 11 --genre trap,hip_hop --lead violin --workers 2 -q
+	$(BIN)/musiclm data synth out/seed_humrock --clips 100 --seed 12 --genre rock --arrangement "only humming" --workers 2 -q
+	$(BIN)/musiclm data synth out/seed_whistechno --clips 100 --seed 13 --genre techno --arrangement "only whistling" --workers 2 -q
+	$(BIN)/musiclm data merge out/train out/codec_corpus out/seed_violin808 out/seed_humrock out/seed_whistechno
+
+# Token files of the training and validation corpora, made by the bundled codec, MuLan and
+# semantic tokenizer (after `make codec mulan semantic` and copying them into the package,
+# or as shipped). Resumable.
+tokens: seed-corpus
+	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --workers 2 -q
+	$(BIN)/musiclm tokenize out/train -o out/tokens --workers 2
+
+# The three tiny stages (delay pattern; conditioning on the first MULAN_LEVELS MuLan levels).
+MULAN_LEVELS ?= 4
+SEMANTIC_STAGE_STEPS ?= 3000
+COARSE_STAGE_STEPS ?= 1200
+FINE_STAGE_STEPS ?= 2500
+stage-%: tokens
+	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
+		--steps $($(shell echo $* | tr a-z A-Z)_STAGE_STEPS) --mulan-levels $(MULAN_LEVELS) \
+		--out out/stage_$* $$(test -d out/stage_$* && echo --resume) --export out/stage_$*/final --fp16
+stages: stage-semantic stage-coarse stage-fine
+
+# The bundled text-to-music model: the three stages beside the bundled codec and MuLan
+# (pipeline.json points at them). `make corpus codec mulan semantic model` retrains all.
+ASSETS := src/musiclm/assets
+model: stages
+	rm -rf $(ASSETS)/musiclm/semantic $(ASSETS)/musiclm/coarse $(ASSETS)/musiclm/fine
+	mkdir -p $(ASSETS)/musiclm
+	for s in semantic coarse fine; do cp -r out/stage_$$s/final $(ASSETS)/musiclm/$$s; done
+	printf '{"format_version": 1, "parts": {"codec": "../codec", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
 
 codec-bench: setup
 	$(BIN)/python benchmarks/codec_quality.py --model out/codec_run/final

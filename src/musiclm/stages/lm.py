@@ -132,9 +132,8 @@ class StageLM(nn.Module):
         """Mean cross-entropy of the target given ``prefix (B, streams, P)`` (which ends
         with BOS, see :meth:`LayoutConfig.prefix`)."""
         ids = torch.cat([prefix, self.layout.target_ids(target)], dim=2)
-        logits = self.net(ids[:, :, :-1])  # (B, streams, P + steps - 1, V)
-        p = prefix.shape[2]
-        logits = logits[:, :, p - 1 :]  # the positions that predict the target
+        # only the positions from the last prefix one (BOS) on predict the target
+        logits = self.net(ids[:, :, :-1], logits_from=prefix.shape[2] - 1)
         labels = self.labels(target)
         return F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE

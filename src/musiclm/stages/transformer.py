@@ -169,7 +169,11 @@ class TokenTransformer(nn.Module):
         p = next(self.parameters())
         return KVCache(self.config, batch, p.device, p.dtype)
 
-    def forward(self, tokens: Tensor, cache: KVCache | None = None) -> Tensor:
+    def forward(
+        self, tokens: Tensor, cache: KVCache | None = None, logits_from: int = 0
+    ) -> Tensor:
+        """``logits_from``: skip the heads before this position (a training prefix predicts
+        nothing, and the heads cost as much as a layer)."""
         single = tokens.ndim == 2
         if single:
             tokens = tokens[:, None]
@@ -185,7 +189,7 @@ class TokenTransformer(nn.Module):
             x = block(x, cos, sin, cache, i)
         if cache is not None:
             cache.length = start + t
-        x = self.norm(x)
+        x = self.norm(x[:, logits_from:])
         logits = torch.stack([head(x) for head in self.heads], dim=1)  # (B, S, T, V)
         return logits[:, 0] if single else logits
 
