@@ -1,5 +1,5 @@
 # musiclm — one entry point for setup, the demo, tests and benchmarks.
-#   make demo   set up, then render a small captioned corpus (and its report)
+#   make demo   set up, then generate the seed prompts with the bundled model (WAV + PNG)
 #   make test   set up, then run the test suite
 # GPU users: choose your own torch build, e.g.  make setup TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
@@ -8,8 +8,9 @@ BIN    := $(VENV)/bin
 # The CPU build on disk on our machines; an unpinned `torch` would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
+SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
-.PHONY: setup demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench \
+.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench \
 	seed-corpus tokens stages model clean
 
 setup: $(VENV)/.installed
@@ -22,6 +23,11 @@ $(VENV)/.installed: pyproject.toml scripts/install_system_deps.sh
 	touch $@
 
 demo: setup
+	$(BIN)/musiclm generate --prompts $(SEED_PROMPTS) -o out/seed_prompts --seconds 10 --seed 0 --spectrogram
+	@echo "listen: out/seed_prompts/*.wav   spectrograms: out/seed_prompts/*.png"
+
+# Render a small captioned corpus (and its report): the data engine in a minute.
+corpus-demo: setup
 	$(BIN)/musiclm data synth $(DEMO) --clips 12 --seconds 10 --seed 0 --workers 2
 	$(BIN)/musiclm data report $(DEMO) --out $(DEMO)/report > /dev/null
 	@echo "listen: $(DEMO)/audio/0000/*.flac   captions: $(DEMO)/manifest.jsonl   report: $(DEMO)/report/report.md"
@@ -86,7 +92,7 @@ tokens: seed-corpus
 MULAN_LEVELS ?= 1
 SEMANTIC_STAGE_STEPS ?= 3000
 COARSE_STAGE_STEPS ?= 1200
-FINE_STAGE_STEPS ?= 2500
+FINE_STAGE_STEPS ?= 1000
 stage-%: tokens
 	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
 		--steps $($(shell echo $* | tr a-z A-Z)_STAGE_STEPS) --mulan-levels $(MULAN_LEVELS) \

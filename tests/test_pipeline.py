@@ -114,9 +114,16 @@ def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
         "-m",
         str(tmp_path / "m"),
         "-q",
+        "--batch",
+        "1",
+        "--seed",
+        "7",
     ]
     assert main(argv) == 0
     assert sorted(p.name for p in (tmp_path / "many").glob("*.wav")) == ["00_one.wav", "01_two.wav"]
+    seeds = [json.loads((tmp_path / "many" / f).read_text())["seed"]
+             for f in ("00_one.json", "01_two.json")]  # fmt: skip
+    assert seeds == [7, 8]  # one batch each, seed + batch index
     capsys.readouterr()
     for bad, msg in (
         (["generate", "-m", str(tmp_path / "m")], "give a caption"),
