@@ -92,7 +92,7 @@ tokens: seed-corpus
 MULAN_LEVELS ?= 1
 SEMANTIC_STAGE_STEPS ?= 3000
 COARSE_STAGE_STEPS ?= 1200
-FINE_STAGE_STEPS ?= 1000
+FINE_STAGE_STEPS ?= 750
 stage-%: tokens
 	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
 		--steps $($(shell echo $* | tr a-z A-Z)_STAGE_STEPS) --mulan-levels $(MULAN_LEVELS) \

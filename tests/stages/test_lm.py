@@ -145,3 +145,21 @@ def test_a_prompt_continues_exactly_like_greedy_generation():
     assert torch.equal(full, again)
     with pytest.raises(ValueError, match="prompt"):
         stage.generate(prefix, 4, prompt=full[:, :4])
+
+
+def test_guidance_scale_one_is_the_conditional_model():
+    from musiclm.stages.sampling import guide
+
+    stage = _stage("semantic")
+    prefix, uncond, _ = _inputs(stage)
+    c, u = torch.randn(2, 16), torch.randn(2, 16)
+    torch.testing.assert_close(guide(c, u, 1.0), c.log_softmax(-1))
+    runs = [
+        stage.generate(prefix, 10, SamplingOptions(cfg=1.0), uncond_prefix=p,
+                       generator=torch.Generator().manual_seed(3))  # fmt: skip
+        for p in (uncond, None)
+    ]
+    assert torch.equal(*runs)
+    guided = stage.generate(prefix, 10, SamplingOptions(cfg=3.0), uncond_prefix=uncond,
+                            generator=torch.Generator().manual_seed(3))  # fmt: skip
+    assert not torch.equal(guided, runs[0])
