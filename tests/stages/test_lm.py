@@ -155,8 +155,13 @@ def test_guidance_scale_one_is_the_conditional_model():
     c, u = torch.randn(2, 16), torch.randn(2, 16)
     torch.testing.assert_close(guide(c, u, 1.0), c.log_softmax(-1))
     runs = [
-        stage.generate(prefix, 10, SamplingOptions(cfg=1.0), uncond_prefix=p,
-                       generator=torch.Generator().manual_seed(3))  # fmt: skip
+        stage.generate(
+            prefix,
+            10,
+            SamplingOptions(cfg=1.0),
+            uncond_prefix=p,
+            generator=torch.Generator().manual_seed(3),
+        )  # fmt: skip
         for p in (uncond, None)
     ]
     assert torch.equal(*runs)

@@ -197,3 +197,33 @@ def test_a_stage_may_condition_on_fewer_mulan_levels(tokens, tmp_path, capsys):
     assert load_stage(tmp_path / "run" / "final").layout.mulan_levels == 2
     assert main(base + ["--mulan-levels", "4"]) == 2
     assert "--mulan-levels must be 1..3" in capsys.readouterr().err
+    assert main(base + ["--text-cond", "1.5"]) == 2
+    assert "--text-cond must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_text_conditioning_uses_caption_tokens(tokens, tmp_path):
+    import shutil
+
+    root = tmp_path / "tokens"
+    shutil.copytree(tokens, root)
+    layout = LayoutConfig(kind="semantic", **LAYOUT)
+    cfg = StageConfig(layout=layout, dim=32, n_layers=1, n_heads=2, window_seconds=4.0,
+                      text_cond=1.0)  # fmt: skip
+    with pytest.raises(UserError, match="--kinds captions"):
+        StageDataset(root, cfg)
+    captions = [(c, {"tokens": np.array([[1, 2], [3, 4], [6, 7]], np.int16)}) for c in "abc"]
+    write_meta(root / "captions", {"kind": "captions", "fingerprint": "other", "shards": 1})
+    write_shard(root / "captions", 0, captions)
+    with pytest.raises(UserError, match="fingerprint|another|expected"):
+        StageDataset(root, cfg)  # caption tokens of another MuLan
+    write_meta(root / "captions", {"kind": "captions", "fingerprint": "mulan", "shards": 1})
+    torch.manual_seed(0)
+    off = layout.mulan_offset + np.arange(3) * 8
+    seen = {tuple((StageDataset(root, cfg)[0]["prefix"][0, :3] - torch.from_numpy(off)).tolist())
+            for _ in range(12)}  # fmt: skip
+    assert seen == {(1, 3, 6), (2, 4, 7)}  # a random caption each time, never the audio's 5s
+    val = StageDataset(root, cfg, train=False)[0]["prefix"][0, :3]
+    assert (val - torch.from_numpy(off)).tolist() == [1, 3, 6]  # validation: first caption
+    audio_only = StageDataset(root, StageConfig(layout=layout, dim=32, n_layers=1, n_heads=2,
+                                                window_seconds=4.0))  # fmt: skip
+    assert (audio_only[0]["prefix"][0, :3] - torch.from_numpy(off)).tolist() == [5, 5, 5]

@@ -122,10 +122,16 @@ def test_cli_tokenizes_and_rejects_bad_kinds(corpus, codec_dir, tmp_path, capsys
 def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
     """The default (bundled) models load by name for every kind and give tokens at their rates."""
     out = tmp_path / "tokens"
-    models = {"acoustic": None, "semantic": None, "mulan": None}
+    models = {"acoustic": None, "semantic": None, "mulan": None, "captions": None}
     result = tokenize_corpus(corpus, out, models, progress=False)
     assert result.clips == 6 and list(result.skipped) == ["gone"]
     c4 = {kind: TokenStore(out, kind)["c4"] for kind in models}  # 1.5 s
     assert c4["acoustic"]["codes"].shape == (8, 75)  # 50 Hz, 8 levels
     assert abs(c4["semantic"]["tokens"].shape[-1] - 37.5) <= 1  # 25 Hz
     assert c4["mulan"]["tokens"].shape == (12, 1)  # one 10 s window
+    from musiclm.mulan.model import MuLan
+
+    assert c4["captions"]["tokens"].shape == (12, 1)  # one caption: "a tone"
+    np.testing.assert_array_equal(
+        c4["captions"]["tokens"][:, 0], MuLan.from_pretrained().text_tokens(["a tone"])[0]
+    )

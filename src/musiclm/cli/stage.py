@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -29,6 +30,12 @@ def train(
     mulan_levels: int = typer.Option(
         None, "--mulan-levels", help="Condition on the first N MuLan levels (default: all)."
     ),
+    text_cond: float = typer.Option(
+        0.0,
+        "--text-cond",
+        help="Share of examples conditioned on a caption's MuLan tokens instead of the "
+        "audio's (needs `musiclm tokenize --kinds captions`).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
@@ -50,7 +57,11 @@ def train(
         if not 1 <= mulan_levels <= layout["mulan_levels"]:
             raise UserError(f"--mulan-levels must be 1..{layout['mulan_levels']} for these tokens")
         layout["mulan_levels"] = mulan_levels
+    if not 0.0 <= text_cond <= 1.0:
+        raise UserError(f"--text-cond must be in [0, 1], got {text_cond}")
     cfg = stage_config(kind, config, pattern=pattern, **layout)
+    if text_cond > 0 and kind != "fine":
+        cfg = dataclasses.replace(cfg, text_cond=text_cond)
     task = StageTask(cfg, tokens, val=val)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

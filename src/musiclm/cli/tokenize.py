@@ -13,7 +13,11 @@ def tokenize(
     data: Path = typer.Argument(..., help="Corpus folder (with manifest.jsonl) or manifest."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (one sub-folder per kind)."),
     kinds: str = typer.Option(
-        "acoustic,semantic,mulan", "--kinds", "-k", help="Comma-separated token kinds."
+        "acoustic,semantic,mulan",
+        "--kinds",
+        "-k",
+        help="Comma-separated: acoustic, semantic, mulan (of the audio), captions (MuLan "
+        "tokens of each caption, for `stage train --text-cond`).",
     ),
     codec: str = typer.Option(BUNDLED, "--codec", help="Codec folder for acoustic tokens."),
     semantic: str = typer.Option(BUNDLED, "--semantic", help="Semantic tokenizer folder."),
@@ -30,12 +34,13 @@ def tokenize(
     Resumable: rerun the same command after an interruption and finished shards are kept.
     Clips with missing or unreadable audio are skipped and counted.
 
-    Example: `musiclm tokenize corpus -o corpus/tokens --kinds acoustic --codec runs/codec/final`
+    Example: `musiclm tokenize corpus -o corpus/tokens --kinds acoustic --codec runs/codec/final`;
+    `musiclm tokenize corpus -o corpus/tokens --kinds captions` adds caption tokens.
     """
     from musiclm.errors import UserError
     from musiclm.tokenize import tokenize_corpus
 
-    paths = {"acoustic": codec, "semantic": semantic, "mulan": mulan}
+    paths = {"acoustic": codec, "semantic": semantic, "mulan": mulan, "captions": mulan}
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
     unknown = sorted(set(wanted) - set(paths))
     if unknown or not wanted:

@@ -39,6 +39,9 @@ class StageConfig:
     window_seconds: float = 10.0  # training / generation window of the target
     context_seconds: float = 0.0  # fine stage: coarse frames seen (0: the window itself)
     cond_dropout: float = 0.1  # share of examples trained without MuLan tokens (CFG)
+    # share of examples conditioned on a caption's MuLan tokens instead of the audio's
+    # (needs `captions` tokens): what the stage sees at inference, where text prompts it
+    text_cond: float = 0.0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

@@ -3,7 +3,9 @@
 An example is a ``window_seconds`` window of one clip, cut at the same moment from every
 token kind the stage needs (semantic 25 Hz, acoustic 50 Hz, MuLan per 10 s window), with
 timing tokens for where the window sits in its clip. MusicLM trains the stages on the
-MuLan tokens of the *audio* (arXiv 2301.11325 §3.2); captions are not needed here.
+MuLan tokens of the *audio* (arXiv 2301.11325 §3.2); captions are not needed here. A
+corpus with captions may add ``captions`` tokens: ``text_cond`` of the examples then use
+a random caption's MuLan tokens, the kind of tokens a text prompt gives at inference.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class StageDataset(Dataset):
     def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
         self.config, self.layout, self.train = config, config.layout, train
         self.stores = {k: TokenStore(tokens, k) for k in NEEDS[self.layout.kind]}
+        self.captions = self._caption_store(tokens) if config.text_cond > 0 else None
         self._check_vocab()
         ids = set.intersection(*(set(s) for s in self.stores.values()))
         lay, seconds = self.layout, config.window_seconds
@@ -49,6 +52,17 @@ class StageDataset(Dataset):
             raise UserError(
                 f"no clip in {tokens} has {seconds:g} s of {', '.join(NEEDS[lay.kind])} tokens"
             )
+
+    def _caption_store(self, tokens: str | Path) -> TokenStore:
+        """The captions' MuLan tokens, made by the same MuLan as the audio's."""
+        if "mulan" not in self.stores:
+            raise UserError(f"the {self.layout.kind} stage takes no MuLan tokens; text_cond is 0")
+        if not (Path(tokens) / "captions").is_dir():
+            raise UserError(
+                f"text conditioning needs caption tokens: run `musiclm tokenize CORPUS -o "
+                f"{tokens} --kinds captions` first"
+            )
+        return TokenStore(tokens, "captions", expect=self.stores["mulan"].meta.get("fingerprint"))
 
     def _check_vocab(self) -> None:
         """Token files of another vocabulary than the stage's config are refused."""
@@ -93,7 +107,14 @@ class StageDataset(Dataset):
             window = min(
                 int((start + cfg.window_seconds / 2) // MULAN_WINDOW_S), mulan.shape[1] - 1
             )
-            kw["mulan"] = torch.from_numpy(mulan[:, window].astype(np.int64))[None]
+            tokens = mulan[:, window]
+            if self.captions is not None and clip in self.captions:
+                text = self.captions[clip]["tokens"]  # (levels, captions)
+                if not self.train:  # validation: the first caption, as a prompt would be
+                    tokens = text[:, 0]
+                elif float(torch.rand(())) < cfg.text_cond:
+                    tokens = text[:, int(torch.randint(text.shape[1], ()))]
+            kw["mulan"] = torch.from_numpy(tokens.astype(np.int64))[None]
             kw["start_s"] = torch.tensor([start])
             kw["total_s"] = torch.tensor([total])
             kw["drop"] = torch.tensor([drop])

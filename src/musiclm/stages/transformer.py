@@ -169,9 +169,7 @@ class TokenTransformer(nn.Module):
         p = next(self.parameters())
         return KVCache(self.config, batch, p.device, p.dtype)
 
-    def forward(
-        self, tokens: Tensor, cache: KVCache | None = None, logits_from: int = 0
-    ) -> Tensor:
+    def forward(self, tokens: Tensor, cache: KVCache | None = None, logits_from: int = 0) -> Tensor:
         """``logits_from``: skip the heads before this position (a training prefix predicts
         nothing, and the heads cost as much as a layer)."""
         single = tokens.ndim == 2

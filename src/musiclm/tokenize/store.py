@@ -158,5 +158,8 @@ class TokenStore(Mapping[str, dict[str, np.ndarray]]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
+    def __contains__(self, clip_id: object) -> bool:
+        return clip_id in self._items
+
     def __len__(self) -> int:
         return len(self._items)

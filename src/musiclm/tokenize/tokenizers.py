@@ -5,9 +5,12 @@
 - ``mulan``: MuLan embedding and its RVQ tokens of the *audio*, one per window of
   ``MULAN_WINDOW_S`` seconds, ``embedding (D, windows)`` and ``tokens (levels, windows)``
   (MusicLM trains the stages on the audio's MuLan tokens; text takes their place at
-  inference).
+  inference);
+- ``captions``: MuLan RVQ tokens of each of the clip's captions, ``tokens (levels,
+  captions)``, for corpora that have captions: a stage trained partly on them sees at
+  training time the same kind of tokens it is prompted with.
 
-The last axis of every array is time, which the token store relies on.
+The last axis of every array is time (captions for ``captions``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ class TokenKind(abc.ABC):
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         """Tokens of one mono clip ``(samples,)`` at ``sample_rate``."""
 
+    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
+        """Tokens of a manifest record's clip (kinds that need its captions override this)."""
+        return self(audio, sample_rate)
+
 
 class AcousticTokens(TokenKind):
     kind, _module, _class = "acoustic", "musiclm.codec.model", "Codec"
@@ -116,6 +123,21 @@ class MuLanTokens(TokenKind):
         }
 
 
+class CaptionTokens(TokenKind):
+    kind, _module, _class = "captions", "musiclm.mulan.model", "MuLan"
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        raise UserError("caption tokens need the clip's captions (a manifest record)")
+
+    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
+        captions = [c for c in record.captions if c.strip()]
+        if not captions:
+            raise UserError("no caption")
+        tokens = np.asarray(self.model.text_tokens(captions))  # (captions, levels)
+        size = int(getattr(self.model.config, "rvq_codebook_size", 1 << 15))
+        return {"tokens": _small_int(tokens.T, size)}  # (levels, captions)
+
+
 KINDS: dict[str, type[TokenKind]] = {
-    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens)
+    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens, CaptionTokens)
 }
