@@ -223,21 +223,29 @@ def mcc_section(results: dict, text: np.ndarray, audio: np.ndarray, seed: int) -
     print(table(["pairs", "MCC"], [[k, v] for k, v in results["MCC"].items()]))
 
 
-def token_section(results: dict, model, text: np.ndarray, audio: np.ndarray, seed: int) -> None:
-    """How far the conditioning tokens of a caption agree with those of its audio, level by
-    level (the stages train on audio tokens and are prompted with text tokens), beside the
-    same for shuffled pairs: levels that agree no better than chance only add noise."""
+def token_section(results: dict, model, records, text, audio, seed: int) -> None:
+    """How far the conditioning tokens of a caption agree with those of its audio, and
+    with those of another caption of the same clip, level by level (the stages train on
+    audio or caption tokens and are prompted with text tokens), beside shuffled pairs:
+    levels that agree no better than chance only add noise."""
     t, a = model.tokens(text), model.tokens(audio)  # (N, levels)
     perm = np.random.default_rng(seed).permutation(len(t))
     real = (t == a).mean(0)
     shuffled = (t[perm] == a[np.roll(perm, 1)]).mean(0)
     prefix = [(t[:, : k + 1] == a[:, : k + 1]).all(1).mean() for k in range(t.shape[1])]
+    pairs = [(i, r.captions[1]) for i, r in enumerate(records) if len(r.captions) > 1]
+    para = np.full(t.shape[1], np.nan)
+    if pairs:
+        other = model.tokens(model.embed_text([c for _, c in pairs]))
+        para = (t[[i for i, _ in pairs]] == other).mean(0)
     results["tokens"] = {
-        "real": real.tolist(), "shuffled": shuffled.tolist(), "prefix_real": prefix
+        "real": real.tolist(), "shuffled": shuffled.tolist(), "prefix_real": prefix,
+        "paraphrase": para.tolist(),
     }  # fmt: skip
-    print("\n## Conditioning tokens: text vs. its audio, per RVQ level\n")
-    rows = [[k + 1, real[k], shuffled[k], prefix[k]] for k in range(t.shape[1])]
-    print(table(["level", "agree (real)", "agree (shuffled)", "levels 1..k all agree"], rows))
+    print("\n## Conditioning tokens per RVQ level: a caption vs. its audio, vs. a paraphrase\n")
+    rows = [[k + 1, real[k], shuffled[k], prefix[k], para[k]] for k in range(t.shape[1])]
+    heads = ["level", "text = audio", "shuffled", "levels 1..k all equal", "text = paraphrase"]
+    print(table(heads, rows))
 
 
 def main() -> None:
@@ -266,7 +274,7 @@ def main() -> None:
     bow = retrieval_section(results, text, audio, queries, model, args)
     attribute_section(results, records, audio, model, bow, args.min_clips)
     mcc_section(results, text, audio, args.seed)
-    token_section(results, model, text, audio, args.seed)
+    token_section(results, model, records, text, audio, args.seed)
     if args.json is not None:
         write_json_atomic(args.json, results)
         print(f"\nwrote {args.json}")
