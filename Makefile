@@ -95,7 +95,7 @@ tokens: seed-corpus
 # audio's no more than chance, but with its paraphrases' well above (docs/model.md).
 MULAN_LEVELS ?= 4
 TEXT_COND ?= 0.8
-SEMANTIC_STAGE_STEPS ?= 3000
+SEMANTIC_STAGE_STEPS ?= 1600
 COARSE_STAGE_STEPS ?= 1200
 FINE_STAGE_STEPS ?= 750
 stage-%: tokens

@@ -179,6 +179,31 @@ def test_save_and_load_round_trip(tmp_path):
     torch.testing.assert_close(model(prefix, target), back(prefix, target))
 
 
+@pytest.mark.parametrize("kind", ["semantic", "coarse", "fine"])
+def test_saved_stages_store_only_the_embedding_rows_they_use(kind, tmp_path):
+    from safetensors import safe_open
+
+    from musiclm.stages.lm import StageLM, load_stage, save_stage, stage_config
+
+    torch.manual_seed(0)
+    model = StageLM(stage_config(kind, "debug", **LAYOUT)).eval()
+    save_stage(model, tmp_path / "m")
+    lay = model.layout
+    with safe_open(str(tmp_path / "m" / "model.safetensors"), "pt") as f:
+        rows = f.get_tensor("net.embed.0.weight").shape[0]
+    assert rows == sum(b - a for a, b in lay.used_ranges())
+    assert rows < lay.vocab_size or kind == "coarse"  # the coarse stage sees every kind
+    back = load_stage(tmp_path / "m")
+    context = {"coarse": torch.randint(0, 16, (1, 10)),
+               "fine": torch.randint(0, 8, (1, 2, 10))}.get(kind)  # fmt: skip
+    prefix = lay.prefix(mulan=torch.zeros(1, 3, dtype=torch.long), start_s=torch.zeros(1),
+                        total_s=torch.ones(1), context=context)  # fmt: skip
+    g = [torch.Generator().manual_seed(1) for _ in range(2)]
+    frames = 10
+    a, b = (m.generate(prefix, frames, generator=gi) for m, gi in zip((model, back), g))
+    assert torch.equal(a, b)  # the rows left out are never looked up
+
+
 def test_a_stage_may_condition_on_fewer_mulan_levels(tokens, tmp_path, capsys):
     from musiclm.cli.main import main
     from musiclm.stages.lm import load_stage

@@ -102,6 +102,19 @@ class LayoutConfig:
             return 1
         return max(self.coarse_levels, self.fine_levels)
 
+    def used_ranges(self) -> list[tuple[int, int]]:
+        """``[start, end)`` id ranges this stage's sequences can hold; the vocabulary spans
+        every kind of token, but the fine stage, say, never sees a MuLan or semantic id,
+        so those embedding rows need not be stored."""
+        ranges = [(0, N_SPECIAL)]
+        if self.conditioned:
+            ranges.append((self.mulan_offset, self.semantic_offset))  # MuLan + timing
+        if self.kind in ("semantic", "coarse"):
+            ranges.append((self.semantic_offset, self.acoustic_offset))
+        if self.kind != "semantic":
+            ranges.append((self.acoustic_offset, self.vocab_size))
+        return ranges
+
     @property
     def conditioned(self) -> bool:
         """Whether the stage sees MuLan tokens (and so supports guidance)."""

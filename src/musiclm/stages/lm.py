@@ -279,11 +279,16 @@ def stage_config(kind: str, preset: str = "tiny", **layout: Any) -> StageConfig:
 
 
 def save_stage(model: StageLM, path, fp16: bool = False) -> None:
-    """``config.json`` + ``model.safetensors`` (fp16 halves the file)."""
+    """``config.json`` + ``model.safetensors`` (fp16 halves the file). Input-embedding rows
+    of ids the stage never sees (:meth:`LayoutConfig.used_ranges`) are left out."""
     from musiclm.training.checkpoint import save_pretrained
 
     dtype = torch.float16 if fp16 else torch.float32
-    save_pretrained(model, model.config.to_dict(), path, dtype=dtype)
+    rows = _used_rows(model.layout)
+    state = {
+        k: v[rows] if _is_embedding(k) else v for k, v in model.state_dict().items()
+    }  # fmt: skip
+    save_pretrained(state, {**model.config.to_dict(), "embed_rows": "used"}, path, dtype=dtype)
 
 
 def load_stage(path) -> StageLM:
@@ -292,9 +297,27 @@ def load_stage(path) -> StageLM:
     from musiclm.training.checkpoint import load_pretrained
 
     state, config = load_pretrained(path)
-    model = StageLM(StageConfig.from_dict(config.get("stage", config)))
+    config = dict(config.get("stage", config))
+    packed = config.pop("embed_rows", None) == "used"
+    model = StageLM(StageConfig.from_dict(config))
+    state = {k: v.float() for k, v in state.items()}
+    if packed:  # put the stored rows back in place; rows of unused ids stay zero
+        rows = _used_rows(model.layout)
+        for k, v in list(state.items()):
+            if _is_embedding(k) and v.shape[0] == len(rows):
+                full = torch.zeros(model.layout.vocab_size, v.shape[1])
+                full[rows] = v
+                state[k] = full
     try:
-        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+        model.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise UserError(f"{path}: the weights do not match its stage config ({e})") from None
     return model.eval()
+
+
+def _is_embedding(key: str) -> bool:
+    return key.startswith("net.embed.") and key.endswith(".weight")
+
+
+def _used_rows(layout: LayoutConfig) -> torch.Tensor:
+    return torch.cat([torch.arange(a, b) for a, b in layout.used_ranges()])
