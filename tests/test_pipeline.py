@@ -124,6 +124,11 @@ def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
     seeds = [json.loads((tmp_path / "many" / f).read_text())["seed"]
              for f in ("00_one.json", "01_two.json")]  # fmt: skip
     assert seeds == [7, 8]  # one batch each, seed + batch index
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    bad = ["generate", "x", "-o", str(blocker / "a.wav"), "-m", str(tmp_path / "m"), "-q"]
+    assert main(bad) == 2
+    assert "cannot create" in capsys.readouterr().err
     capsys.readouterr()
     for bad, msg in (
         (["generate", "-m", str(tmp_path / "m")], "give a caption"),

@@ -36,6 +36,7 @@ def generate(
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`.
     """
+    import os
     import re
     import time
 
@@ -70,6 +71,13 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
         paths = [output / f"{i:02d}_{s}.wav" for i, s in enumerate(slug)]
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3)
+    folder = paths[0].parent  # checked before minutes of generation, not after
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write to {folder}")
 
     net = MusicLM.from_pretrained(model)
     bars: dict[str, tqdm] = {}
