@@ -101,8 +101,8 @@ tokens: seed-corpus
 # audio's no more than chance, but with its paraphrases' well above (docs/model.md).
 MULAN_LEVELS ?= 4
 TEXT_COND ?= 0.8
-SEMANTIC_STAGE_STEPS ?= 1600
-COARSE_STAGE_STEPS ?= 1200
+SEMANTIC_STAGE_STEPS ?= 1000
+COARSE_STAGE_STEPS ?= 540
 FINE_STAGE_STEPS ?= 750
 stage-%: tokens
 	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \

@@ -33,6 +33,7 @@ from musiclm.stages.sampling import SamplingOptions
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MAX_SECONDS = 300.0
 PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
+FINE_BATCH = 64  # fine-stage windows sampled together
 
 
 def _read_parts(root: Path) -> dict[str, Path]:
@@ -330,18 +331,23 @@ class MusicLM:
         return torch.cat(parts, dim=2)
 
     def _fine(self, coarse, opts, g, progress) -> torch.Tensor:
-        """Fine codes for the coarse codes, in the fine stage's (short) windows."""
+        """Fine codes for the coarse codes, in the fine stage's (short) windows. The windows
+        depend only on their own coarse codes, so they are sampled side by side as one
+        batch (up to ``FINE_BATCH`` windows at a time): 10 s is then 150 steps, not 600."""
         t0 = time.perf_counter()
         st = self.fine
         window = st.config.target_frames
-        parts = []
-        for a in range(0, coarse.shape[2], window):
-            context = coarse[:, :, a : a + window]
-            n = context.shape[2]
-            if n < window:
-                context = torch.cat([context, context[:, :, -1:].expand(-1, -1, window - n)], 2)
-            out = self._run(st, "fine", 2, window, opts, g, progress, context=context)
-            parts.append(out[:, :, :n])
+        b, q, total = coarse.shape
+        n_win = -(-total // window)
+        pad = n_win * window - total  # the last window repeats its last frame
+        padded = torch.cat([coarse, coarse[:, :, -1:].expand(-1, -1, pad)], dim=2)
+        windows = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3).reshape(-1, q, window)
+        parts = [
+            self._run(st, "fine", 2, window, opts, g, progress, context=windows[i : i + FINE_BATCH])
+            for i in range(0, windows.shape[0], FINE_BATCH)
+        ]
+        fine = torch.cat(parts).reshape(b, n_win, -1, window).permute(0, 2, 1, 3)
+        parts = [fine.reshape(b, fine.shape[1], n_win * window)[:, :, :total]]
         self.timings.add("fine", t0)
         return torch.cat(parts, dim=2)
 
