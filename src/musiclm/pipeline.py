@@ -347,9 +347,8 @@ class MusicLM:
             for i in range(0, windows.shape[0], FINE_BATCH)
         ]
         fine = torch.cat(parts).reshape(b, n_win, -1, window).permute(0, 2, 1, 3)
-        parts = [fine.reshape(b, fine.shape[1], n_win * window)[:, :, :total]]
         self.timings.add("fine", t0)
-        return torch.cat(parts, dim=2)
+        return fine.reshape(b, fine.shape[1], n_win * window)[:, :, :total]
 
 
 def describe(model: MusicLM) -> dict:

@@ -103,10 +103,10 @@ def generate(
             bar.close()
         bars.clear()
     wall = time.perf_counter() - t0
-    for caption, path, y, seed in done:
+    for caption, path, y, piece_seed in done:
         write_audio(path, y, net.sample_rate)
         meta = {
-            "prompt": caption, "seed": seed, "seconds": seconds, "cfg": cfg,
+            "prompt": caption, "seed": piece_seed, "seconds": seconds, "cfg": cfg,
             "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
             "wall_seconds": round(wall, 2), "timings": net.timings.seconds,
             "batch": min(batch, len(captions)), **describe(net),
@@ -116,7 +116,7 @@ def generate(
             from musiclm.spectrogram import save_spectrograms
 
             save_spectrograms(path.with_suffix(".png"), {caption: y}, net.sample_rate)
-        typer.echo(f"{path}  ({seconds:g} s, seed {seed})")
+        typer.echo(f"{path}  ({seconds:g} s, seed {piece_seed})")
     if not quiet:
         typer.echo(
             f"{len(captions)} piece(s) in {wall:.1f} s "
