@@ -10,6 +10,7 @@ TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
 SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
+.SECONDARY:  # stage-% and attr-% are steps, not files to clean up
 .PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench \
 	seed-corpus tokens stages model model-bench clean
 
@@ -94,6 +95,8 @@ tokens: seed-corpus
 	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --kinds captions -q
 	$(BIN)/musiclm tokenize out/train -o out/tokens --workers 2
 	$(BIN)/musiclm tokenize out/train -o out/tokens --kinds captions
+	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --kinds attributes -q
+	$(BIN)/musiclm tokenize out/train -o out/tokens --kinds attributes -q
 
 # The three tiny stages (delay pattern). The semantic and coarse stages condition on the
 # first MULAN_LEVELS MuLan levels, taken for TEXT_COND of the examples from a caption's
@@ -108,7 +111,18 @@ stage-%: tokens
 	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
 		--steps $($(shell echo $* | tr a-z A-Z)_STAGE_STEPS) --mulan-levels $(MULAN_LEVELS) --text-cond $(TEXT_COND) \
 		--out out/stage_$* $$(test -d out/stage_$* && echo --resume) --export out/stage_$*/final --fp16
-stages: stage-semantic stage-coarse stage-fine
+
+# Then the semantic and coarse stages learn tempo and key tokens (stated in a prompt, as
+# "at 70 bpm" or "in E minor"): warm-started from the stages above, the new token rows
+# added, trained on with a lower peak lr (docs/model.md).
+SEMANTIC_ATTR_STEPS ?= 2000
+COARSE_ATTR_STEPS ?= 600
+attr-%: stage-%
+	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
+		--steps $($(shell echo $* | tr a-z A-Z)_ATTR_STEPS) --mulan-levels $(MULAN_LEVELS) --text-cond $(TEXT_COND) \
+		--attributes --init-from out/stage_$*/final --lr 5e-4 \
+		--out out/stage_$*_attr $$(test -d out/stage_$*_attr && echo --resume) --export out/stage_$*_attr/final --fp16
+stages: attr-semantic attr-coarse stage-fine
 
 # The bundled text-to-music model: the three stages beside the bundled codec and MuLan
 # (pipeline.json points at them). `make corpus codec mulan semantic model` retrains all.
@@ -116,7 +130,8 @@ ASSETS := src/musiclm/assets
 model: stages
 	rm -rf $(ASSETS)/musiclm/semantic $(ASSETS)/musiclm/coarse $(ASSETS)/musiclm/fine
 	mkdir -p $(ASSETS)/musiclm
-	for s in semantic coarse fine; do cp -r out/stage_$$s/final $(ASSETS)/musiclm/$$s; done
+	for s in semantic coarse; do cp -r out/stage_$${s}_attr/final $(ASSETS)/musiclm/$$s; done
+	cp -r out/stage_fine/final $(ASSETS)/musiclm/fine
 	printf '{"format_version": 1, "parts": {"codec": "../codec", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
 
 # Speed of the bundled model: end to end (RTF, per stage, peak memory) and per step.

@@ -152,3 +152,63 @@ def test_fine_windows_sampled_together_equal_one_by_one(model):
     assert together.shape == (2, model.fine.layout.fine_levels, coarse.shape[2])
     first = model._fine(coarse[:1, :, :window], opts, torch.Generator().manual_seed(0), None)
     torch.testing.assert_close(together[:1, :, :window], first)
+
+
+def test_progress_totals_match_the_steps_taken(model):
+    seen: dict[str, list[tuple[int, int]]] = {}
+    model.generate(["a", "b"], seconds=4.3, seed=0,
+                   progress=lambda s, d, t: seen.setdefault(s, []).append((d, t)))  # fmt: skip
+    plan = model.plan_steps(2, 4.3)
+    for stage, ticks in seen.items():
+        done = [d for d, _ in ticks]
+        assert done == list(range(1, len(done) + 1)), stage  # one count across windows
+        assert {t for _, t in ticks} == {plan[stage]} and done[-1] == plan[stage], stage
+
+
+def test_tempo_and_key_from_the_prompt_or_given(tmp_path, capsys):
+    import json
+
+    from musiclm.cli.main import main
+
+    net = MusicLM.debug(seed=0, attributes=True)
+    assert net.takes_attributes and not MusicLM.debug(seed=0).takes_attributes
+    texts = ["piano in C major at 70 bpm", "drum and bass, 174 BPM", "a violin"]
+    assert net.attributes(texts) == [
+        {"tempo": 70.0, "key": "C major"}, {"tempo": 174.0, "key": None},
+        {"tempo": None, "key": None}]  # fmt: skip
+    assert net.attributes(texts[:1], tempo=90, key="Eb minor") == [
+        {"tempo": 90, "key": "D# minor"}]  # fmt: skip
+    a = net.generate(texts, seconds=1.0, seed=0)
+    b = net.generate(texts, seconds=1.0, seed=0, tempo=200.0)
+    assert a.shape == b.shape and not np.array_equal(a, b)  # the tokens reach the stages
+    bad = [
+        ({"tempo": 0}, "tempo must be"),
+        ({"tempo": 1e4}, "tempo must be"),
+        ({"key": "H major"}, "unknown key"),
+        ({"key": "C lydianish"}, "unknown key"),
+    ]
+    for kw, msg in bad:
+        with pytest.raises(UserError, match=msg):
+            net.generate(["x"], seconds=1.0, **kw)
+    with pytest.raises(UserError, match="no tempo or key"):
+        MusicLM.debug(seed=0).generate(["x"], seconds=1.0, tempo=120)
+    net.save_pretrained(tmp_path / "m")
+    wav = tmp_path / "a.wav"
+    argv = [
+        "generate",
+        "lofi at 85 bpm",
+        "-o",
+        str(wav),
+        "-s",
+        "1",
+        "-m",
+        str(tmp_path / "m"),
+        "-q",
+    ]
+    assert main(argv + ["--key", "A minor"]) == 0
+    meta = json.loads(wav.with_suffix(".json").read_text())
+    assert (meta["tempo"], meta["key"]) == (85.0, "A minor")
+    capsys.readouterr()
+    assert main(argv + ["--tempo", "-5"]) == 2
+    err = capsys.readouterr().err
+    assert "tempo must be" in err and len(err.strip().splitlines()) == 1

@@ -10,6 +10,10 @@ longer than a stage's window are made window by window: the semantic stage conti
 its own last half-window (sliding window, paper §4), the acoustic stages cover
 consecutive windows. All prompts of a call are one batch (two with guidance).
 
+Beyond the paper: stages trained with tempo and key tokens (``LayoutConfig.attributes``)
+take the tempo and key a prompt states ("... at 70 bpm", "in E minor"), or the ones
+given to :meth:`MusicLM.generate`; unknown ones are left to the model.
+
 A folder holds ``codec/``, ``mulan/``, ``semantic/``, ``coarse/``, ``fine/`` (each a
 ``config.json`` + ``model.safetensors``) and ``pipeline.json`` (defaults).
 """
@@ -34,6 +38,7 @@ BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MAX_SECONDS = 300.0
 PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
 FINE_BATCH = 64  # fine-stage windows sampled together
+MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not music
 
 
 def _read_parts(root: Path) -> dict[str, Path]:
@@ -87,6 +92,8 @@ class MusicLM:
         self.mulan, self.codec = mulan, codec
         self.semantic, self.coarse, self.fine = semantic, coarse, fine
         self.timings = Timings()
+        self._done: dict[str, int] = {}  # sampling steps per stage in this call
+        self._total: dict[str, int] = {}
         self._check()
 
     def _check(self) -> None:
@@ -110,9 +117,10 @@ class MusicLM:
         return self.codec.sample_rate
 
     @classmethod
-    def debug(cls, seed: int = 0) -> MusicLM:
+    def debug(cls, seed: int = 0, attributes: bool = False) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
-        for tests and for trying the API; its output is noise-like, not music."""
+        for tests and for trying the API; its output is noise-like, not music.
+        ``attributes``: the semantic and coarse stages take tempo and key tokens."""
         from musiclm.codec.config import CodecConfig
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
@@ -134,6 +142,7 @@ class MusicLM:
             coarse_levels=c.levels // 2,
             fine_levels=c.levels - c.levels // 2,
             max_seconds=20,
+            attributes=attributes,
         )
         stages = {
             kind: StageLM(
@@ -186,6 +195,50 @@ class MusicLM:
 
     # -- generation ----------------------------------------------------------------------
 
+    @property
+    def takes_attributes(self) -> bool:
+        """Whether the stages take tempo and key tokens."""
+        return self.semantic.layout.has_attributes or self.coarse.layout.has_attributes
+
+    def attributes(
+        self, texts: Sequence[str], tempo: float | None = None, key: str | None = None
+    ) -> list[dict]:
+        """The tempo (bpm) and key each prompt is generated at: ``tempo``/``key`` when
+        given, else what the text states, else None (the model decides). Models without
+        tempo and key tokens give None, and refuse explicit values."""
+        from musiclm.stages.attributes import key_index, key_name, parse_key, parse_tempo
+
+        if not self.takes_attributes:
+            if tempo is not None or key is not None:
+                raise UserError("this model has no tempo or key conditioning")
+            return [{"tempo": None, "key": None} for _ in texts]
+        if tempo is not None and not (
+            isinstance(tempo, int | float) and MIN_TEMPO <= tempo <= MAX_TEMPO
+        ):
+            raise UserError(f"tempo must be {MIN_TEMPO:g}-{MAX_TEMPO:g} bpm, got {tempo!r}")
+        if key is not None:
+            parts = key.split()
+            try:
+                fixed = key_index(parts[0], parts[1] if len(parts) > 1 else "major")
+            except (ValueError, IndexError):
+                raise UserError(
+                    f"unknown key {key!r}; write e.g. 'C major' or 'F# minor'"
+                ) from None
+        out = []
+        for text in texts:
+            t = tempo if tempo is not None else parse_tempo(text)
+            k = fixed if key is not None else parse_key(text)
+            out.append({"tempo": t, "key": None if k is None else key_name(k)})
+        return out
+
+    @staticmethod
+    def _attribute_ids(attrs: list[dict]) -> dict[str, torch.Tensor]:
+        from musiclm.stages.attributes import key_index, tempo_bin
+
+        tempo = [tempo_bin(a["tempo"]) if a["tempo"] else -1 for a in attrs]
+        key = [key_index(*a["key"].split()) if a["key"] else -1 for a in attrs]
+        return {"tempo": torch.tensor(tempo), "key": torch.tensor(key)}
+
     @torch.no_grad()
     def generate(
         self,
@@ -194,15 +247,20 @@ class MusicLM:
         seed: int | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
+        *,
+        tempo: float | None = None,
+        key: str | None = None,
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
         ``seed`` fixes every draw (None: a random seed). ``progress(stage, done, total)``
-        is called as steps complete.
+        is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
+        what the texts state, for models with tempo and key tokens (:meth:`attributes`).
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             raise UserError("no text to generate from")
+        attrs = self._attribute_ids(self.attributes(texts, tempo, key))
         if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_SECONDS):
             raise UserError(f"seconds must be in (0, {MAX_SECONDS:g}], got {seconds!r}")
         g = torch.Generator().manual_seed(
@@ -212,8 +270,9 @@ class MusicLM:
         t0 = time.perf_counter()
         mulan = torch.from_numpy(self.mulan.text_tokens(texts)).long()  # (B, L)
         self.timings.add("mulan", t0)
-        sem = self._semantic(mulan, seconds, options, g, progress)
-        coarse = self._coarse(mulan, sem, seconds, options, g, progress)
+        self._done, self._total = {}, self.plan_steps(len(texts), seconds)
+        sem = self._semantic(mulan, attrs, seconds, options, g, progress)
+        coarse = self._coarse(mulan, attrs, sem, seconds, options, g, progress)
         fine = self._fine(coarse, options, g, progress)
         t0 = time.perf_counter()
         codes = torch.cat([coarse, fine], dim=1)
@@ -223,6 +282,19 @@ class MusicLM:
         out = np.zeros((len(texts), n), np.float32)
         out[:, : min(n, audio.shape[1])] = audio[:, :n]
         return out
+
+    def plan_steps(self, batch: int, seconds: float) -> dict[str, int]:
+        """Sequential sampling steps each stage takes for ``batch`` prompts of ``seconds``
+        (the totals of the progress bars)."""
+        sem, coarse, fine = self.semantic, self.coarse, self.fine
+        total = math.ceil(seconds * sem.layout.semantic_rate)
+        frames = math.ceil(seconds * coarse.layout.acoustic_rate)
+        per, n_coarse = coarse.config.target_frames, 0
+        for a in range(0, frames, per):
+            n_coarse += coarse.steps_for(min(per, frames - a))
+        window = fine.config.target_frames
+        chunks = -(-batch * -(-frames // window) // FINE_BATCH)
+        return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
 
     def _timing(self, b: int, start: float, total: float) -> dict:
         return {
@@ -239,12 +311,11 @@ class MusicLM:
             if (lay.conditioned and opts.cfg != 1.0)
             else None
         )
-        done = [0]
 
         def tick(n: int) -> None:
-            done[0] += n
+            self._done[name] = self._done.get(name, 0) + n
             if progress is not None:
-                progress(name, done[0], -1)
+                progress(name, self._done[name], self._total.get(name, -1))
 
         return stage.generate(
             prefix,
@@ -256,7 +327,7 @@ class MusicLM:
             progress=tick,
         )
 
-    def _semantic(self, mulan, seconds, opts, g, progress) -> torch.Tensor:
+    def _semantic(self, mulan, attrs, seconds, opts, g, progress) -> torch.Tensor:
         """Semantic tokens ``(B, seconds * rate)``: one window, then a sliding window that
         keeps the last half as its prompt."""
         t0 = time.perf_counter()
@@ -274,6 +345,7 @@ class MusicLM:
             g,
             progress,
             mulan=mulan,
+            **attrs,
             **self._timing(b, 0.0, seconds),
         )
         while tokens.shape[1] < total:
@@ -290,13 +362,14 @@ class MusicLM:
                 progress,
                 mulan=mulan,
                 prompt=tokens[:, -keep:],
+                **attrs,
                 **self._timing(b, start, seconds),
             )
             tokens = torch.cat([tokens, more[:, keep:]], dim=1)
         self.timings.add("semantic", t0)
         return tokens
 
-    def _coarse(self, mulan, sem, seconds, opts, g, progress) -> torch.Tensor:
+    def _coarse(self, mulan, attrs, sem, seconds, opts, g, progress) -> torch.Tensor:
         """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window."""
         t0 = time.perf_counter()
         st = self.coarse
@@ -323,6 +396,7 @@ class MusicLM:
                     progress,
                     mulan=mulan,
                     context=context,
+                    **attrs,
                     **self._timing(b, start, seconds),
                 )
             )

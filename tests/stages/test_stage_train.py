@@ -252,3 +252,26 @@ def test_text_conditioning_uses_caption_tokens(tokens, tmp_path):
     audio_only = StageDataset(root, StageConfig(layout=layout, dim=32, n_layers=1, n_heads=2,
                                                 window_seconds=4.0))  # fmt: skip
     assert (audio_only[0]["prefix"][0, :3] - torch.from_numpy(off)).tolist() == [5, 5, 5]
+
+
+def test_cli_adds_tempo_and_key_to_a_trained_stage(tokens, tmp_path, capsys):
+    import shutil
+
+    from musiclm.cli.main import main
+    from musiclm.stages.lm import load_stage
+
+    root = tmp_path / "tokens"
+    shutil.copytree(tokens, root)
+    base = ["stage", "train", "semantic", "--tokens", str(root), "-c", "debug", "--steps", "1",
+            "-b", "2"]  # fmt: skip
+    assert main(base + ["-o", str(tmp_path / "plain")]) == 0
+    attr = base + ["--attributes", "--init-from", str(tmp_path / "plain" / "final")]
+    assert main(attr + ["-o", str(tmp_path / "a")]) == 2
+    assert "--kinds attributes" in capsys.readouterr().err
+    items = [(c, {"tempo": np.array([7], np.int16), "key": np.array([3], np.int16)}) for c in "abc"]
+    write_meta(root / "attributes", {"kind": "attributes", "fingerprint": "a", "shards": 1})
+    write_shard(root / "attributes", 0, items)
+    assert main(attr + ["-o", str(tmp_path / "b")]) == 0
+    assert load_stage(tmp_path / "b" / "final").layout.has_attributes
+    assert main(base + ["--init-from", str(tmp_path / "nothing"), "-o", str(tmp_path / "c")]) == 2
+    assert "no stage there" in capsys.readouterr().err

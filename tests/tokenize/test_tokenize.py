@@ -135,3 +135,20 @@ def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
     np.testing.assert_array_equal(
         c4["captions"]["tokens"][:, 0], MuLan.from_pretrained().text_tokens(["a tone"])[0]
     )
+
+
+def test_attribute_tokens_come_from_the_manifest(tmp_path, capsys):
+    from musiclm.cli.main import main
+    from musiclm.stages.attributes import key_index, tempo_bin
+
+    records = [_tone(tmp_path / f"a{i}.wav", 0.5, 8000, 300) for i in range(3)]
+    for rec, (tempo, key, mode) in zip(
+        records, [(93.0, "C", "major"), (174.0, "F#", "dorian"), (None, None, None)]
+    ):
+        rec.tempo, rec.key, rec.mode = tempo, key, mode
+    write_manifest(tmp_path / "manifest.jsonl", records)
+    argv = ["tokenize", str(tmp_path), "-o", str(tmp_path / "t"), "--kinds", "attributes", "-q"]
+    assert main(argv) == 0
+    store = TokenStore(tmp_path / "t", "attributes")
+    got = [(int(store[f"a{i}"]["tempo"][0]), int(store[f"a{i}"]["key"][0])) for i in range(3)]
+    assert got == [(tempo_bin(93.0), 0), (tempo_bin(174.0), key_index("F#", "minor")), (-1, -1)]

@@ -20,6 +20,12 @@ def generate(
         "1.0,0.95,0.4", "--temperature", help="Semantic, coarse, fine (the paper's values)."
     ),
     top_k: int = typer.Option(0, "--top-k", help="Sample among the k likeliest (0 = all)."),
+    tempo: float = typer.Option(
+        None, "--tempo", help="Tempo in bpm for every caption (default: what a caption states)."
+    ),
+    key: str = typer.Option(
+        None, "--key", help="Key, e.g. 'F# minor', for every caption (default: as stated)."
+    ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
     ),
@@ -31,7 +37,9 @@ def generate(
 ) -> None:
     """Generate music from text with the bundled model (or --model).
 
-    Each WAV gets a JSON sidecar with the caption, seed, settings and timings.
+    Each WAV gets a JSON sidecar with the caption, seed, settings and timings. The
+    bundled model takes the tempo and key a caption states ("at 90 bpm", "in A minor");
+    --tempo and --key set them for every caption.
 
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`.
@@ -80,13 +88,15 @@ def generate(
         raise UserError(f"cannot write to {folder}")
 
     net = MusicLM.from_pretrained(model)
+    attributes = net.attributes(captions, tempo, key)  # refuses bad values before generating
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         if quiet:
             return
         if stage not in bars:
-            bars[stage] = tqdm(desc=stage, unit="step", leave=False)
+            bars[stage] = tqdm(desc=stage, unit="step", total=total if total > 0 else None,
+                               leave=False)  # fmt: skip
         bars[stage].update(done - bars[stage].n)
 
     seed = seed if seed is not None else int(time.time_ns() % 2**31)
@@ -95,19 +105,21 @@ def generate(
     for first in range(0, len(captions), batch):  # batch k uses seed + k: reruns repeat
         chunk = captions[first : first + batch]
         audio = net.generate(
-            chunk, seconds=seconds, seed=seed + first // batch, options=options, progress=progress
-        )
-        done += [(c, paths[first + i], y, seed + first // batch) for i, (c, y) in
-                 enumerate(zip(chunk, audio))]  # fmt: skip
+            chunk, seconds=seconds, seed=seed + first // batch, options=options,
+            progress=progress, tempo=tempo, key=key,
+        )  # fmt: skip
+        done += [(c, paths[first + i], y, seed + first // batch, attributes[first + i])
+                 for i, (c, y) in enumerate(zip(chunk, audio))]  # fmt: skip
         for bar in bars.values():
             bar.close()
         bars.clear()
     wall = time.perf_counter() - t0
-    for caption, path, y, piece_seed in done:
+    for caption, path, y, piece_seed, attrs in done:
         write_audio(path, y, net.sample_rate)
         meta = {
             "prompt": caption, "seed": piece_seed, "seconds": seconds, "cfg": cfg,
             "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
+            "tempo": attrs["tempo"], "key": attrs["key"],
             "wall_seconds": round(wall, 2), "timings": net.timings.seconds,
             "batch": min(batch, len(captions)), **describe(net),
         }  # fmt: skip

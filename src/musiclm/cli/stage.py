@@ -36,6 +36,18 @@ def train(
         help="Share of examples conditioned on a caption's MuLan tokens instead of the "
         "audio's (needs `musiclm tokenize --kinds captions`).",
     ),
+    attributes: bool = typer.Option(
+        False,
+        "--attributes",
+        help="Tempo and key tokens in the prefix, from the prompt text at generation "
+        "(needs `musiclm tokenize --kinds attributes`; semantic and coarse stages).",
+    ),
+    init_from: Path = typer.Option(
+        None,
+        "--init-from",
+        help="Warm-start from a trained stage folder of the same kind and size (e.g. to "
+        "add --attributes to a trained stage).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
@@ -59,10 +71,14 @@ def train(
         layout["mulan_levels"] = mulan_levels
     if not 0.0 <= text_cond <= 1.0:
         raise UserError(f"--text-cond must be in [0, 1], got {text_cond}")
+    if init_from is not None and not (init_from / "config.json").is_file():
+        raise UserError(f"--init-from {init_from}: no stage there (config.json missing)")
+    if attributes and kind != "fine":
+        layout["attributes"] = True
     cfg = stage_config(kind, config, pattern=pattern, **layout)
     if text_cond > 0 and kind != "fine":
         cfg = dataclasses.replace(cfg, text_cond=text_cond)
-    task = StageTask(cfg, tokens, val=val)
+    task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,
         save_every=max(1, min(500, steps)),

@@ -17,7 +17,8 @@ def tokenize(
         "--kinds",
         "-k",
         help="Comma-separated: acoustic, semantic, mulan (of the audio), captions (MuLan "
-        "tokens of each caption, for `stage train --text-cond`).",
+        "tokens of each caption, for `stage train --text-cond`), attributes (tempo and "
+        "key from the manifest, for `stage train --attributes`).",
     ),
     codec: str = typer.Option(BUNDLED, "--codec", help="Codec folder for acoustic tokens."),
     semantic: str = typer.Option(BUNDLED, "--semantic", help="Semantic tokenizer folder."),
@@ -40,7 +41,10 @@ def tokenize(
     from musiclm.errors import UserError
     from musiclm.tokenize import tokenize_corpus
 
-    paths = {"acoustic": codec, "semantic": semantic, "mulan": mulan, "captions": mulan}
+    paths = {
+        "acoustic": codec, "semantic": semantic, "mulan": mulan, "captions": mulan,
+        "attributes": BUNDLED,  # needs no model
+    }  # fmt: skip
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
     unknown = sorted(set(wanted) - set(paths))
     if unknown or not wanted:

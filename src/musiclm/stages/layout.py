@@ -14,11 +14,16 @@ seconds in total, 1 s buckets; see DESIGN.md §2) so the model learns where a so
 Input ids share one vocabulary, in ranges::
 
     [special][mulan level 0 .. level L-1][start s][total s][semantic][acoustic]
+    [tempo bins][keys]                                    (only with ``attributes``)
 
 The acoustic range holds ``codebook_size`` ids per level when flattened (each level its
 own ids) and ``codebook_size`` in all when delayed (each level is its own stream with
 its own embedding table). Every position carries ``n_streams`` ids; positions with
 fewer real tokens fill the other streams with ``PAD`` (embedding index of zeros).
+
+With ``attributes`` the conditioned stages also take a tempo and a key token after the
+timing tokens (:mod:`musiclm.stages.attributes`); their ids come last, so a layout
+without them keeps every other id, and a trained stage can be warm-started into one.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import torch
 from torch import Tensor
 
 from musiclm.configs import dataclass_from_dict
+from musiclm.stages.attributes import N_KEYS, TEMPO_BINS
 from musiclm.stages.patterns import delay, flatten
 
 PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
@@ -52,6 +58,7 @@ class LayoutConfig:
     fine_levels: int = 4  # the levels after them
     timing: bool = True
     max_seconds: int = 320  # timing buckets (1 s each); longer clips share the last
+    attributes: bool = False  # tempo and key tokens in the prefix (conditioned stages)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
@@ -93,8 +100,16 @@ class LayoutConfig:
         return self.acoustic_codebook * (levels if self.pattern == "flat" else 1)
 
     @property
-    def vocab_size(self) -> int:
+    def attribute_offset(self) -> int:
         return self.acoustic_offset + self.acoustic_ids
+
+    @property
+    def has_attributes(self) -> bool:
+        return self.attributes and self.conditioned
+
+    @property
+    def vocab_size(self) -> int:
+        return self.attribute_offset + (TEMPO_BINS + N_KEYS) * self.has_attributes
 
     @property
     def n_streams(self) -> int:
@@ -112,7 +127,9 @@ class LayoutConfig:
         if self.kind in ("semantic", "coarse"):
             ranges.append((self.semantic_offset, self.acoustic_offset))
         if self.kind != "semantic":
-            ranges.append((self.acoustic_offset, self.vocab_size))
+            ranges.append((self.acoustic_offset, self.attribute_offset))
+        if self.has_attributes:
+            ranges.append((self.attribute_offset, self.vocab_size))
         return ranges
 
     @property
@@ -142,6 +159,23 @@ class LayoutConfig:
         if drop is not None:
             ids = torch.where(drop[:, None], torch.full_like(ids, NULL), ids)
         return ids
+
+    def attribute_ids(
+        self, tempo: Tensor | None, key: Tensor | None, b: int, drop: Tensor | None = None
+    ) -> Tensor:
+        """Tempo bins and key indices ``(B,)`` (-1 or None: unknown) -> ``(B, 2)`` ids,
+        ``NULL`` where unknown or where ``drop`` is True."""
+        out = []
+        for values, offset, size in (
+            (tempo, self.attribute_offset, TEMPO_BINS),
+            (key, self.attribute_offset + TEMPO_BINS, N_KEYS),
+        ):
+            v = torch.full((b,), -1, dtype=torch.long) if values is None else values.long()
+            if v.shape != (b,) or bool((v >= size).any()):
+                raise ValueError(f"attribute ids must be (B,) in [-1, {size}), got {v.tolist()}")
+            known = v >= 0 if drop is None else (v >= 0) & ~drop
+            out.append(torch.where(known, v + offset, torch.full_like(v, NULL)))
+        return torch.stack(out, dim=1)
 
     def target_ids(self, target: Tensor) -> Tensor:
         """Target tokens -> input ids, in the stage's pattern.
@@ -186,8 +220,12 @@ class LayoutConfig:
         total_s: Tensor | None = None,
         context: Tensor | None = None,
         drop: Tensor | None = None,
+        tempo: Tensor | None = None,
+        key: Tensor | None = None,
     ) -> Tensor:
-        """The conditioning part, ending with ``BOS``: ``(B, streams, P)``."""
+        """The conditioning part, ending with ``BOS``: ``(B, streams, P)``. ``tempo`` and
+        ``key`` (``(B,)`` tempo bins / key indices, -1 unknown) are used by layouts with
+        ``attributes`` and ignored by the others."""
         parts = []
         if self.conditioned:
             if mulan is None:
@@ -198,6 +236,8 @@ class LayoutConfig:
                 if start_s is None or total_s is None:
                     raise ValueError("timing needs start_s and total_s")
                 parts.append(self.timing_ids(start_s, total_s)[:, None])
+            if self.has_attributes:
+                parts.append(self.attribute_ids(tempo, key, b, drop).to(mulan.device)[:, None])
         if self.kind != "semantic":
             if context is None:
                 raise ValueError(f"the {self.kind} stage needs its context tokens")

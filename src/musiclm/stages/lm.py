@@ -42,6 +42,9 @@ class StageConfig:
     # share of examples conditioned on a caption's MuLan tokens instead of the audio's
     # (needs `captions` tokens): what the stage sees at inference, where text prompts it
     text_cond: float = 0.0
+    # layouts with tempo/key tokens: share of examples where each is dropped (unknown), so
+    # prompts that state neither still work
+    attr_dropout: float = 0.3
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -74,7 +77,7 @@ class StageConfig:
         lay = self.layout
         n = 1  # BOS
         if lay.conditioned:
-            n += lay.mulan_levels + 2 * lay.timing
+            n += lay.mulan_levels + 2 * lay.timing + 2 * lay.has_attributes
         if lay.kind == "coarse":
             n += int(round(self.window_seconds * lay.semantic_rate))
         elif lay.kind == "fine":
@@ -179,9 +182,7 @@ class StageLM(nn.Module):
         cache = self.net.new_cache(seq.shape[0])
         logits = self.net(seq, cache)[:, :, -1]  # (B', streams, V) for the first target step
         q = lay.target_levels
-        steps = frames if lay.kind == "semantic" else (
-            frames * q if lay.pattern == "flat" else frames + q - 1
-        )  # fmt: skip
+        steps = self.steps_for(frames)
         if self.config.prefix_len + steps > self.net.config.max_len:
             raise ValueError(
                 f"{frames} frames do not fit this stage's window "
@@ -206,6 +207,13 @@ class StageLM(nn.Module):
             if progress is not None:
                 progress(1)
         return self._assemble(torch.stack(out, dim=2), frames)
+
+    def steps_for(self, frames: int) -> int:
+        """Sequential sampling steps for ``frames`` frames of target."""
+        lay, q = self.layout, self.layout.target_levels
+        if lay.kind == "semantic":
+            return frames
+        return frames * q if lay.pattern == "flat" else frames + q - 1
 
     def _restrict(self, logits: Tensor, step: int) -> Tensor:
         """Flattened acoustic targets: allow only the ids of the level due at ``step``."""

@@ -6,6 +6,7 @@ timing tokens for where the window sits in its clip. MusicLM trains the stages o
 MuLan tokens of the *audio* (arXiv 2301.11325 §3.2); captions are not needed here. A
 corpus with captions may add ``captions`` tokens: ``text_cond`` of the examples then use
 a random caption's MuLan tokens, the kind of tokens a text prompt gives at inference.
+A layout with ``attributes`` also reads ``attributes`` tokens (the clip's tempo and key).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from musiclm.errors import UserError
-from musiclm.stages.lm import StageConfig, StageLM
+from musiclm.stages.lm import StageConfig, StageLM, load_stage
 from musiclm.tokenize.store import TokenStore
 from musiclm.tokenize.tokenizers import MULAN_WINDOW_S
 from musiclm.training import TrainTask
@@ -38,7 +39,13 @@ class StageDataset(Dataset):
 
     def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
         self.config, self.layout, self.train = config, config.layout, train
-        self.stores = {k: TokenStore(tokens, k) for k in NEEDS[self.layout.kind]}
+        needs = NEEDS[self.layout.kind] + ("attributes",) * self.layout.has_attributes
+        if self.layout.has_attributes and not (Path(tokens) / "attributes").is_dir():
+            raise UserError(
+                f"tempo and key tokens need attribute tokens: run `musiclm tokenize CORPUS "
+                f"-o {tokens} --kinds attributes` first"
+            )
+        self.stores = {k: TokenStore(tokens, k) for k in needs}
         self.captions = self._caption_store(tokens) if config.text_cond > 0 else None
         self._check_vocab()
         ids = set.intersection(*(set(s) for s in self.stores.values()))
@@ -118,6 +125,13 @@ class StageDataset(Dataset):
             kw["start_s"] = torch.tensor([start])
             kw["total_s"] = torch.tensor([total])
             kw["drop"] = torch.tensor([drop])
+            if lay.has_attributes:
+                attrs = self.stores["attributes"][clip]
+                for name in ("tempo", "key"):
+                    value = int(attrs[name][0])
+                    if self.train and float(torch.rand(())) < cfg.attr_dropout:
+                        value = -1
+                    kw[name] = torch.tensor([value])
         if lay.kind in ("semantic", "coarse"):
             s = self.stores["semantic"][clip]["tokens"]
             a = round(start * lay.semantic_rate)
@@ -146,8 +160,15 @@ class StageDataset(Dataset):
 class StageTask(TrainTask):
     """One stage as a :class:`TrainTask` over a tokenize output folder."""
 
-    def __init__(self, config: StageConfig, tokens: str | Path, *, val: str | Path | None = None):
-        self.config, self.tokens, self.val = config, tokens, val
+    def __init__(
+        self,
+        config: StageConfig,
+        tokens: str | Path,
+        *,
+        val: str | Path | None = None,
+        init_from: str | Path | None = None,
+    ):
+        self.config, self.tokens, self.val, self.init_from = config, tokens, val, init_from
 
     def train_dataset(self) -> StageDataset:
         return StageDataset(self.tokens, self.config, train=True)
@@ -159,11 +180,44 @@ class StageTask(TrainTask):
         return {"stage": self.config.to_dict()}
 
     def build_model(self) -> StageLM:
-        return StageLM(self.config)
+        model = StageLM(self.config)
+        if self.init_from is not None:
+            warm_start(model, load_stage(self.init_from))
+        return model
 
     def loss(self, model, batch: dict[str, Any], step: int, optimizer: str = "main"):
         loss = model(batch["prefix"], batch["target"])
         return loss, {"ce": loss.item(), "ppl": math.exp(min(loss.item(), 20.0))}
+
+
+def warm_start(model: StageLM, trained: StageLM) -> None:
+    """Start ``model`` from the weights of a ``trained`` stage of the same kind and sizes:
+    every tensor is copied; input embeddings of a larger vocabulary (e.g. tempo and key
+    ids added at its end) keep their new rows. Fine-tuning a stage for a new kind of
+    conditioning then costs a fraction of training it again."""
+    a, b = model.config, trained.config
+    same = ("dim", "n_layers", "n_heads", "mlp_ratio")
+    if a.layout.kind != b.layout.kind or any(getattr(a, k) != getattr(b, k) for k in same):
+        raise UserError(
+            f"cannot warm-start a {a.layout.kind} stage {[getattr(a, k) for k in same]} from "
+            f"a {b.layout.kind} stage {[getattr(b, k) for k in same]} (kind and sizes must match)"
+        )
+    own, theirs = model.state_dict(), trained.state_dict()
+    old = b.layout.vocab_size
+    if set(own) != set(theirs):
+        raise UserError("cannot warm-start: the two stages have different parameters")
+    with torch.no_grad():
+        for name, value in theirs.items():
+            target = own[name]
+            if target.shape == value.shape:
+                target.copy_(value)
+            elif name.startswith("net.embed.") and target.shape[1:] == value.shape[1:]:
+                if old > target.shape[0] or a.layout.attribute_offset != b.layout.vocab_size:
+                    raise UserError("cannot warm-start: the vocabularies differ beyond new ids")
+                target[:old].copy_(value)
+            else:
+                raise UserError(f"cannot warm-start: {name} is {tuple(value.shape)}, "
+                                f"this stage needs {tuple(target.shape)}")  # fmt: skip
 
 
 def layout_from_tokens(tokens: str | Path, kind: str) -> dict[str, Any]:

@@ -8,7 +8,10 @@
   inference);
 - ``captions``: MuLan RVQ tokens of each of the clip's captions, ``tokens (levels,
   captions)``, for corpora that have captions: a stage trained partly on them sees at
-  training time the same kind of tokens it is prompted with.
+  training time the same kind of tokens it is prompted with;
+- ``attributes``: the record's tempo bin and key index, ``tempo (1,)`` and ``key (1,)``
+  (-1 where the manifest does not say), for stages with tempo and key tokens
+  (:mod:`musiclm.stages.attributes`); no model, no audio needed.
 
 The last axis of every array is time (captions for ``captions``).
 """
@@ -138,6 +141,37 @@ class CaptionTokens(TokenKind):
         return {"tokens": _small_int(tokens.T, size)}  # (levels, captions)
 
 
+class AttributeTokens(TokenKind):
+    kind = "attributes"
+
+    def __init__(self, model: Any = None):
+        from musiclm.stages.attributes import N_KEYS, TEMPO_BINS, TEMPO_MAX, TEMPO_MIN
+
+        self.model = None
+        self._describe = dict(
+            tempo_bins=TEMPO_BINS, tempo_min=TEMPO_MIN, tempo_max=TEMPO_MAX, keys=N_KEYS
+        )
+        self.fingerprint = hashlib.sha256(
+            json.dumps(self._describe, sort_keys=True).encode()
+        ).hexdigest()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None) -> TokenKind:
+        return cls()
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._describe)
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        raise UserError("attribute tokens need the clip's manifest record")
+
+    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
+        from musiclm.stages.attributes import record_attributes
+
+        tempo, key = record_attributes(record.tempo, record.key, getattr(record, "mode", None))
+        return {"tempo": np.array([tempo], np.int16), "key": np.array([key], np.int16)}
+
+
 KINDS: dict[str, type[TokenKind]] = {
-    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens, CaptionTokens)
+    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens, CaptionTokens, AttributeTokens)
 }

@@ -1,0 +1,145 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from musiclm.errors import UserError
+from musiclm.stages.attributes import (
+    N_KEYS,
+    TEMPO_BINS,
+    bin_tempo,
+    key_index,
+    key_name,
+    parse_key,
+    parse_tempo,
+    record_attributes,
+    tempo_bin,
+)
+from musiclm.stages.layout import NULL, LayoutConfig
+from musiclm.stages.lm import StageConfig, StageLM
+
+LAYOUT = dict(mulan_levels=2, mulan_codebook=8, semantic_codebook=16, acoustic_codebook=8,
+              coarse_levels=2, fine_levels=2, semantic_rate=5, acoustic_rate=10,
+              max_seconds=30)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text, tempo, key",
+    [
+        ("A calm solo piano piece in C major at 70 bpm", 70.0, "C major"),
+        ("Fast energetic drum and bass at 174 BPM", 174.0, None),
+        ("A sad cello solo in E minor", None, "E minor"),
+        ("Lo-fi beat, 85 bpm, in f# dorian", 85.0, "F# minor"),
+        ("a 120-bpm groove in Bb major", 120.0, "A# major"),
+        ("a minor chord progression", None, None),  # "a" is an article here
+        ("a violin melody backed with 808s", None, None),  # 808 is not a tempo
+        ("slow blues in a minor key", None, "A minor"),
+    ],
+)
+def test_prompts_state_tempo_and_key(text, tempo, key):
+    assert parse_tempo(text) == tempo
+    k = parse_key(text)
+    assert (None if k is None else key_name(k)) == key
+
+
+def test_tempo_bins_are_narrower_than_the_eval_tolerance():
+    centres = [bin_tempo(i) for i in range(TEMPO_BINS)]
+    assert all(b > a for a, b in zip(centres, centres[1:]))
+    for bpm in (40.0, 63.0, 70.0, 99.5, 124.0, 174.0, 249.0):
+        assert abs(bin_tempo(tempo_bin(bpm)) / bpm - 1) < 0.02  # a bin is ~3 % wide
+    assert tempo_bin(10) == 0 and tempo_bin(900) == TEMPO_BINS - 1
+    with pytest.raises(ValueError):
+        tempo_bin(math.nan)
+
+
+def test_keys_spell_alike():
+    assert key_index("Db", "major") == key_index("C#", "major") == 1
+    assert key_index("A", "dorian") == key_index("A", "minor") == 21
+    assert key_index("F", "mixolydian") == key_index("F", "major")
+    assert {key_name(i) for i in range(N_KEYS)} == {key_name(key_index(*key_name(i).split()))
+                                                    for i in range(N_KEYS)}  # fmt: skip
+    assert record_attributes(93.0, "C", "major") == (tempo_bin(93.0), 0)
+    assert record_attributes(None, "H", "major") == (-1, -1)
+
+
+def test_layout_adds_tempo_and_key_after_every_other_id():
+    plain = LayoutConfig(kind="coarse", **LAYOUT)
+    lay = LayoutConfig(kind="coarse", attributes=True, **LAYOUT)
+    assert lay.vocab_size == plain.vocab_size + TEMPO_BINS + N_KEYS
+    assert lay.attribute_offset == plain.vocab_size and lay.acoustic_offset == plain.acoustic_offset
+    assert (lay.attribute_offset, lay.vocab_size) in lay.used_ranges()
+    fine = LayoutConfig(kind="fine", attributes=True, **LAYOUT)
+    assert (
+        not fine.has_attributes
+        and fine.vocab_size == LayoutConfig(kind="fine", **LAYOUT).vocab_size
+    )
+    kw = dict(mulan=torch.zeros(3, 2, dtype=torch.long), start_s=torch.zeros(3),
+              total_s=torch.ones(3), context=torch.zeros(3, 20, dtype=torch.long))  # fmt: skip
+    tempo, key = torch.tensor([5, -1, 63]), torch.tensor([23, 0, -1])
+    p = lay.prefix(**kw, tempo=tempo, key=key)
+    assert p.shape[2] == plain.prefix(**kw).shape[2] + 2
+    ids = p[:, 0, 4:6]  # after 2 MuLan and 2 timing ids
+    off = lay.attribute_offset
+    assert ids.tolist() == [[off + 5, off + TEMPO_BINS + 23], [NULL, off + TEMPO_BINS],
+                            [off + 63, NULL]]  # fmt: skip
+    dropped = lay.prefix(**kw, tempo=tempo, key=key, drop=torch.tensor([True, False, True]))
+    # guidance's unconditional pass drops them with the MuLan ids (timing stays)
+    assert dropped[[0, 2]][:, 0, [0, 1, 4, 5]].eq(NULL).all()
+    assert lay.prefix(**kw)[:, 0, 4:6].eq(NULL).all()  # unknown when not given
+    with pytest.raises(ValueError, match="attribute ids"):
+        lay.prefix(**kw, tempo=torch.tensor([64, 0, 0]))
+    cfg = StageConfig(layout=lay, dim=32, n_layers=1, n_heads=2, window_seconds=4.0)
+    assert p.shape[2] == cfg.prefix_len  # 20 semantic frames: 4 s at 5 Hz
+
+
+def test_warm_start_keeps_a_trained_stage_and_adds_rows():
+    from musiclm.stages.train import warm_start
+
+    def stage(attributes, dim=32):
+        lay = LayoutConfig(kind="semantic", attributes=attributes, **LAYOUT)
+        return StageLM(StageConfig(layout=lay, dim=dim, n_layers=1, n_heads=2, window_seconds=2.0))
+
+    torch.manual_seed(0)
+    old, new = stage(False), stage(True)
+    before = new.net.embed[0].weight[old.layout.vocab_size :].clone()
+    warm_start(new, old)
+    emb = new.net.embed[0].weight
+    assert torch.equal(emb[: old.layout.vocab_size], old.net.embed[0].weight)
+    assert torch.equal(emb[old.layout.vocab_size :], before)  # the new ids keep their init
+    for name, value in old.state_dict().items():
+        if not name.startswith("net.embed."):
+            assert torch.equal(new.state_dict()[name], value), name
+    with pytest.raises(UserError, match="sizes must match"):
+        warm_start(stage(True, dim=64), old)
+
+
+def test_dataset_reads_and_drops_attribute_tokens(tmp_path):
+    from musiclm.stages.train import StageDataset
+    from musiclm.tokenize.store import write_meta, write_shard
+
+    items = {"semantic": [], "mulan": [], "attributes": []}
+    for i, clip in enumerate("abc"):
+        items["semantic"].append((clip, {"tokens": np.arange(50, dtype=np.int16) % 16}))
+        items["mulan"].append((clip, {"tokens": np.full((2, 1), 3, np.int16)}))
+        items["attributes"].append((clip, {"tempo": np.array([10 * i], np.int16),
+                                           "key": np.array([i - 1], np.int16)}))  # fmt: skip
+    for kind in ("semantic", "mulan"):
+        write_meta(tmp_path / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
+        write_shard(tmp_path / kind, 0, items[kind])
+    lay = LayoutConfig(kind="semantic", attributes=True, **LAYOUT)
+    cfg = StageConfig(layout=lay, dim=32, n_layers=1, n_heads=2, window_seconds=4.0,
+                      attr_dropout=0.5)  # fmt: skip
+    with pytest.raises(UserError, match="--kinds attributes"):
+        StageDataset(tmp_path, cfg)
+    write_meta(tmp_path / "attributes", {"kind": "attributes", "fingerprint": "a", "shards": 1})
+    write_shard(tmp_path / "attributes", 0, items["attributes"])
+    val = StageDataset(tmp_path, cfg, train=False)
+    off = lay.attribute_offset
+    expected = [[off + 0, NULL], [off + 10, off + TEMPO_BINS], [off + 20, off + TEMPO_BINS + 1]]
+    assert [val[i]["prefix"][0, 4:6].tolist() for i in range(3)] == expected
+    torch.manual_seed(0)
+    train = StageDataset(tmp_path, cfg)
+    seen = [tuple(train[2]["prefix"][0, 4:6].tolist()) for _ in range(40)]
+    assert {s[0] for s in seen} == {off + 20, NULL}  # each attribute dropped now and then
+    assert {s[1] for s in seen} == {off + TEMPO_BINS + 1, NULL}
