@@ -170,7 +170,7 @@ def test_tempo_and_key_from_the_prompt_or_given(tmp_path, capsys):
 
     from musiclm.cli.main import main
 
-    net = MusicLM.debug(seed=0, attributes=True)
+    net = MusicLM.debug(seed=0, attributes=True, beats=True)
     assert net.takes_attributes and not MusicLM.debug(seed=0).takes_attributes
     texts = ["piano in C major at 70 bpm", "drum and bass, 174 BPM", "a violin"]
     assert net.attributes(texts) == [
@@ -178,9 +178,12 @@ def test_tempo_and_key_from_the_prompt_or_given(tmp_path, capsys):
         {"tempo": None, "key": None}]  # fmt: skip
     assert net.attributes(texts[:1], tempo=90, key="Eb minor") == [
         {"tempo": 90, "key": "D# minor"}]  # fmt: skip
-    a = net.generate(texts, seconds=1.0, seed=0)
-    b = net.generate(texts, seconds=1.0, seed=0, tempo=200.0)
+    for stage in (net.semantic, net.coarse):  # trained beat tables are not zero
+        stage.net.position_embed.weight.data[1:].normal_()
+    a = net.generate(texts, seconds=3.0, seed=0)  # sliding semantic windows, 3 coarse ones
+    b = net.generate(texts, seconds=3.0, seed=0, tempo=200.0)
     assert a.shape == b.shape and not np.array_equal(a, b)  # the tokens reach the stages
+    np.testing.assert_array_equal(a, net.generate(texts, seconds=3.0, seed=0))
     bad = [
         ({"tempo": 0}, "tempo must be"),
         ({"tempo": 1e4}, "tempo must be"),

@@ -117,10 +117,11 @@ class MusicLM:
         return self.codec.sample_rate
 
     @classmethod
-    def debug(cls, seed: int = 0, attributes: bool = False) -> MusicLM:
+    def debug(cls, seed: int = 0, attributes: bool = False, beats: bool = False) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
         for tests and for trying the API; its output is noise-like, not music.
-        ``attributes``: the semantic and coarse stages take tempo and key tokens."""
+        ``attributes``: the semantic and coarse stages take tempo and key tokens (and the
+        beat phase with ``beats``)."""
         from musiclm.codec.config import CodecConfig
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
@@ -143,6 +144,7 @@ class MusicLM:
             fine_levels=c.levels - c.levels // 2,
             max_seconds=20,
             attributes=attributes,
+            beats=beats,
         )
         stages = {
             kind: StageLM(
@@ -237,7 +239,8 @@ class MusicLM:
 
         tempo = [tempo_bin(a["tempo"]) if a["tempo"] else -1 for a in attrs]
         key = [key_index(*a["key"].split()) if a["key"] else -1 for a in attrs]
-        return {"tempo": torch.tensor(tempo), "key": torch.tensor(key)}
+        bpm = [float(a["tempo"]) if a["tempo"] else 0.0 for a in attrs]
+        return {"tempo": torch.tensor(tempo), "key": torch.tensor(key), "bpm": torch.tensor(bpm)}
 
     @torch.no_grad()
     def generate(
@@ -305,6 +308,12 @@ class MusicLM:
     def _run(self, stage, name, i, frames, opts, g, progress, prompt=None, **kw):
         """One window of one stage; ``kw`` are :meth:`LayoutConfig.prefix` arguments."""
         lay = stage.layout
+        bpm = kw.pop("bpm", None)
+        beats = (
+            lay.beat_ids(bpm, kw["start_s"], stage.steps_for(frames))
+            if lay.has_beats and bpm is not None
+            else None
+        )
         prefix = lay.prefix(**kw)
         uncond = (
             lay.prefix(**kw, drop=torch.ones(prefix.shape[0], dtype=torch.bool))
@@ -325,6 +334,7 @@ class MusicLM:
             prompt=prompt,
             generator=g,
             progress=tick,
+            beats=beats,
         )
 
     def _semantic(self, mulan, attrs, seconds, opts, g, progress) -> torch.Tensor:

@@ -123,7 +123,8 @@ def test_dataset_reads_and_drops_attribute_tokens(tmp_path):
         items["semantic"].append((clip, {"tokens": np.arange(50, dtype=np.int16) % 16}))
         items["mulan"].append((clip, {"tokens": np.full((2, 1), 3, np.int16)}))
         items["attributes"].append((clip, {"tempo": np.array([10 * i], np.int16),
-                                           "key": np.array([i - 1], np.int16)}))  # fmt: skip
+                                           "key": np.array([i - 1], np.int16),
+                                           "bpm": np.array([60.0 * i], np.float32)}))  # fmt: skip
     for kind in ("semantic", "mulan"):
         write_meta(tmp_path / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
         write_shard(tmp_path / kind, 0, items[kind])
@@ -143,3 +144,57 @@ def test_dataset_reads_and_drops_attribute_tokens(tmp_path):
     seen = [tuple(train[2]["prefix"][0, 4:6].tolist()) for _ in range(40)]
     assert {s[0] for s in seen} == {off + 20, NULL}  # each attribute dropped now and then
     assert {s[1] for s in seen} == {off + TEMPO_BINS + 1, NULL}
+    beat_cfg = StageConfig(layout=LayoutConfig(kind="semantic", attributes=True, beats=True,
+                                               **LAYOUT),
+                           dim=32, n_layers=1, n_heads=2, window_seconds=4.0)  # fmt: skip
+    val = StageDataset(tmp_path, beat_cfg, train=False)
+    assert val[0]["beats"].eq(0).all()  # 0 bpm: unknown
+    assert val[1]["beats"][:6].tolist() == [1, 2, 4, 5, 7, 1]  # 60 bpm at 5 Hz
+    assert val[2]["beats"].shape == (beat_cfg.target_steps,)
+
+
+def test_beat_phase_follows_the_tempo_from_the_window_start():
+    sem = LayoutConfig(kind="semantic", attributes=True, beats=True, **LAYOUT)  # 5 Hz
+    ids = sem.beat_ids(torch.tensor([60.0, 150.0, 0.0]), torch.tensor([0.0, 0.0, 3.0]), 10)
+    # 60 bpm at 5 Hz: a beat every 5 frames, 8 phase bins -> 1, 2, 4, 5, 7, then again
+    assert ids[0].tolist() == [1, 2, 4, 5, 7, 1, 2, 4, 5, 7]
+    assert ids[1, 0] == 1 and ids[1, 2] == 1  # 150 bpm: a beat every 0.4 s = 2 frames
+    assert ids[2].eq(0).all()  # unknown tempo: no beat grid
+    later = sem.beat_ids(torch.tensor([60.0]), torch.tensor([0.5]), 1)
+    assert later.tolist() == [[5]]  # half a beat in
+    flat = LayoutConfig(kind="coarse", pattern="flat", attributes=True, beats=True, **LAYOUT)
+    f = flat.beat_ids(torch.tensor([60.0]), torch.zeros(1), 6)  # 2 levels a frame
+    assert f[0, 0::2].tolist() == f[0, 1::2].tolist()
+    assert sem.position_ids == 9 and LayoutConfig(kind="semantic", beats=True).position_ids == 0
+
+
+def test_beat_table_starts_as_a_no_op_and_reaches_the_output():
+    from musiclm.stages.train import warm_start
+
+    def stage(beats):
+        lay = LayoutConfig(kind="semantic", attributes=True, beats=beats, **LAYOUT)
+        return StageLM(StageConfig(layout=lay, dim=32, n_layers=1, n_heads=2, window_seconds=2.0))
+
+    torch.manual_seed(0)
+    old, new = stage(False), stage(True)
+    warm_start(new, old)
+    kw = dict(mulan=torch.zeros(2, 2, dtype=torch.long), start_s=torch.zeros(2),
+              total_s=torch.ones(2), tempo=torch.tensor([5, 5]))  # fmt: skip
+    prefix = old.layout.prefix(**kw)
+    target = torch.randint(0, 16, (2, 10))
+    beats = new.layout.beat_ids(torch.tensor([120.0, 90.0]), torch.zeros(2), 10)
+    assert torch.allclose(old.loss(prefix, target), new.loss(prefix, target, beats))
+    new.net.position_embed.weight.data[1:].normal_()
+    assert not torch.allclose(old.loss(prefix, target), new.loss(prefix, target, beats))
+    # sampling: the beat ids reach every step, and the cached path matches teacher forcing
+    g = torch.Generator().manual_seed(0)
+    from musiclm.stages.sampling import SamplingOptions
+
+    greedy = SamplingOptions(temperature=0.0)
+    out = new.generate(prefix, 10, greedy, generator=g, beats=beats)
+    ids = torch.cat([prefix, new.layout.target_ids(out)], dim=2)[:, :, :-1]
+    p = prefix.shape[2] - 1
+    logits = new.net(ids, position_ids=new._positions(beats, p))[:, 0, p:]
+    assert torch.equal(logits.argmax(-1), out)
+    with pytest.raises(ValueError, match="beats must be"):
+        new.generate(prefix, 10, greedy, beats=beats[:, :5])

@@ -152,3 +152,4 @@ def test_attribute_tokens_come_from_the_manifest(tmp_path, capsys):
     store = TokenStore(tmp_path / "t", "attributes")
     got = [(int(store[f"a{i}"]["tempo"][0]), int(store[f"a{i}"]["key"][0])) for i in range(3)]
     assert got == [(tempo_bin(93.0), 0), (tempo_bin(174.0), key_index("F#", "minor")), (-1, -1)]
+    assert [float(store[f"a{i}"]["bpm"][0]) for i in range(3)] == [93.0, 174.0, 0.0]

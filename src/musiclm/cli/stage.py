@@ -42,6 +42,11 @@ def train(
         help="Tempo and key tokens in the prefix, from the prompt text at generation "
         "(needs `musiclm tokenize --kinds attributes`; semantic and coarse stages).",
     ),
+    beats: bool = typer.Option(
+        False,
+        "--beats",
+        help="With --attributes: also the beat phase of every frame, from the tempo.",
+    ),
     init_from: Path = typer.Option(
         None,
         "--init-from",
@@ -73,8 +78,11 @@ def train(
         raise UserError(f"--text-cond must be in [0, 1], got {text_cond}")
     if init_from is not None and not (init_from / "config.json").is_file():
         raise UserError(f"--init-from {init_from}: no stage there (config.json missing)")
+    if beats and not attributes:
+        raise UserError("--beats needs --attributes (the beat grid comes from the tempo)")
     if attributes and kind != "fine":
         layout["attributes"] = True
+        layout["beats"] = beats
     cfg = stage_config(kind, config, pattern=pattern, **layout)
     if text_cond > 0 and kind != "fine":
         cfg = dataclasses.replace(cfg, text_cond=text_cond)

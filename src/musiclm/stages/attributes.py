@@ -21,6 +21,7 @@ import re
 
 TEMPO_MIN, TEMPO_MAX, TEMPO_BINS = 40.0, 250.0, 64
 N_KEYS = 24
+BEAT_PHASES = 8  # phase bins within a beat for beat-grid conditioning
 PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 _MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}

@@ -24,6 +24,9 @@ fewer real tokens fill the other streams with ``PAD`` (embedding index of zeros)
 With ``attributes`` the conditioned stages also take a tempo and a key token after the
 timing tokens (:mod:`musiclm.stages.attributes`); their ids come last, so a layout
 without them keeps every other id, and a trained stage can be warm-started into one.
+With ``beats`` too, every target step also gets the phase of its frame within the beat
+of that tempo (:meth:`LayoutConfig.beat_ids`, a per-position input of the Transformer):
+the model need not count frames to play on the beat.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import torch
 from torch import Tensor
 
 from musiclm.configs import dataclass_from_dict
-from musiclm.stages.attributes import N_KEYS, TEMPO_BINS
+from musiclm.stages.attributes import BEAT_PHASES, N_KEYS, TEMPO_BINS
 from musiclm.stages.patterns import delay, flatten
 
 PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
@@ -59,6 +62,7 @@ class LayoutConfig:
     timing: bool = True
     max_seconds: int = 320  # timing buckets (1 s each); longer clips share the last
     attributes: bool = False  # tempo and key tokens in the prefix (conditioned stages)
+    beats: bool = False  # and the beat phase of every target frame (needs attributes)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
@@ -106,6 +110,28 @@ class LayoutConfig:
     @property
     def has_attributes(self) -> bool:
         return self.attributes and self.conditioned
+
+    @property
+    def has_beats(self) -> bool:
+        return self.beats and self.has_attributes
+
+    @property
+    def position_ids(self) -> int:
+        """Per-position ids of the Transformer: 0 (none), one per beat phase and 0 for
+        unknown."""
+        return BEAT_PHASES + 1 if self.has_beats else 0
+
+    def beat_ids(self, bpm: Tensor, start_s: Tensor, steps: int) -> Tensor:
+        """Beat phase ids ``(B, steps)`` of the frame each target step predicts: ``1 +
+        floor(8 * (beats since the clip's start mod 1))``, 0 where ``bpm`` is unknown (<= 0).
+        The engine's clips start on a beat (their onset strength peaks at phase 0)."""
+        s = torch.arange(steps, device=bpm.device)
+        frame = s // self.target_levels if self.pattern == "flat" and self.kind != "semantic" else s
+        rate = self.semantic_rate if self.kind == "semantic" else self.acoustic_rate
+        t = start_s.double()[:, None] + frame.double()[None] / rate  # (B, steps) seconds
+        beats = t * bpm.double()[:, None] / 60.0
+        phase = ((beats - beats.floor()) * BEAT_PHASES).long().clamp(0, BEAT_PHASES - 1) + 1
+        return torch.where(bpm[:, None] > 0, phase, torch.zeros_like(phase))
 
     @property
     def vocab_size(self) -> int:

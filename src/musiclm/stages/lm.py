@@ -98,7 +98,7 @@ class StageConfig:
             vocab_size=self.layout.vocab_size, dim=self.dim, n_layers=self.n_layers,
             n_heads=self.n_heads, mlp_ratio=self.mlp_ratio, dropout=self.dropout,
             max_len=self.prefix_len + self.target_steps, n_streams=self.layout.n_streams,
-            out_vocab=self.out_vocab,
+            out_vocab=self.out_vocab, position_ids=self.layout.position_ids,
         )  # fmt: skip
 
 
@@ -114,9 +114,17 @@ class StageLM(nn.Module):
 
     # -- training ------------------------------------------------------------------------
 
-    def forward(self, prefix: Tensor, target: Tensor) -> Tensor:
+    def forward(self, prefix: Tensor, target: Tensor, beats: Tensor | None = None) -> Tensor:
         """The training loss (see :meth:`loss`); ``forward`` so that DDP syncs gradients."""
-        return self.loss(prefix, target)
+        return self.loss(prefix, target, beats)
+
+    @staticmethod
+    def _positions(beats: Tensor | None, before: int) -> Tensor | None:
+        """Per-position ids of a sequence whose target steps start after ``before``
+        positions (the prefix but BOS): 0 there, then ``beats (B, steps)``."""
+        if beats is None:
+            return None
+        return torch.cat([beats.new_zeros(beats.shape[0], before), beats.long()], dim=1)
 
     def labels(self, target: Tensor) -> Tensor:
         """What each target position must predict, ``(B, streams, steps)``, IGNORE where
@@ -134,12 +142,14 @@ class StageLM(nn.Module):
             out = torch.cat([out, out.new_full((out.shape[0], extra, out.shape[2]), IGNORE)], 1)
         return out
 
-    def loss(self, prefix: Tensor, target: Tensor) -> Tensor:
+    def loss(self, prefix: Tensor, target: Tensor, beats: Tensor | None = None) -> Tensor:
         """Mean cross-entropy of the target given ``prefix (B, streams, P)`` (which ends
-        with BOS, see :meth:`LayoutConfig.prefix`)."""
+        with BOS, see :meth:`LayoutConfig.prefix`) and, for layouts with beats, the beat
+        phase ids ``(B, steps)`` of the target steps (:meth:`LayoutConfig.beat_ids`)."""
         ids = torch.cat([prefix, self.layout.target_ids(target)], dim=2)
         # only the positions from the last prefix one (BOS) on predict the target
-        logits = self.net(ids[:, :, :-1], logits_from=prefix.shape[2] - 1)
+        p = prefix.shape[2] - 1
+        logits = self.net(ids[:, :, :-1], logits_from=p, position_ids=self._positions(beats, p))
         labels = self.labels(target)
         return F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
@@ -158,14 +168,17 @@ class StageLM(nn.Module):
         prompt: Tensor | None = None,
         generator: torch.Generator | None = None,
         progress=None,
+        beats: Tensor | None = None,
     ) -> Tensor:
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
         ``uncond_prefix`` (same shape, MuLan tokens NULL) enables guidance with
         ``options.cfg``. ``prompt`` (semantic stage: ``(B, K)`` tokens) is taken as the
         first ``K`` frames, for continuing a sequence with a sliding window. ``progress``
-        is called with 1 after each step. Returns semantic tokens ``(B, frames)`` or codes
-        ``(B, Q, frames)``, the prompt included.
+        is called with 1 after each step. ``beats (B, steps)``: beat phase ids of the
+        target steps (the prompt's included), for layouts with beats; guidance's
+        unconditional pass goes without, as trained. Returns semantic tokens
+        ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
         guided = uncond_prefix is not None and options.cfg != 1.0
@@ -179,8 +192,6 @@ class StageLM(nn.Module):
                 raise ValueError(f"a prompt of {known} frames cannot start {frames} frames")
             ids = lay.target_ids(prompt)
             seq = torch.cat([seq, torch.cat([ids, ids]) if guided else ids], dim=2)
-        cache = self.net.new_cache(seq.shape[0])
-        logits = self.net(seq, cache)[:, :, -1]  # (B', streams, V) for the first target step
         q = lay.target_levels
         steps = self.steps_for(frames)
         if self.config.prefix_len + steps > self.net.config.max_len:
@@ -188,6 +199,15 @@ class StageLM(nn.Module):
                 f"{frames} frames do not fit this stage's window "
                 f"({self.config.target_frames} frames)"
             )
+        if beats is not None:
+            if beats.shape != (b, steps):
+                raise ValueError(f"beats must be ({b}, {steps}), got {tuple(beats.shape)}")
+            beats = torch.cat([beats, torch.zeros_like(beats)]) if guided else beats.long()
+        p = prefix.shape[2] - 1
+        first = self._positions(beats[:, : known + 1] if beats is not None else None, p)
+        cache = self.net.new_cache(seq.shape[0])
+        # (B', streams, V) for the first target step
+        logits = self.net(seq, cache, position_ids=first)[:, :, -1]
         mask = delay_mask(q, steps, frames, prefix.device) if lay.pattern == "delay" else None
         out = [prompt[:, None, i] for i in range(known)] if prompt is not None else []
         for step in range(known, steps):
@@ -203,7 +223,8 @@ class StageLM(nn.Module):
             if step + 1 < steps:
                 ids = self._step_ids(tokens, step)
                 ids = torch.cat([ids, ids]) if guided else ids
-                logits = self.net(ids[:, :, None], cache)[:, :, -1]
+                pos = beats[:, step + 1 : step + 2] if beats is not None else None
+                logits = self.net(ids[:, :, None], cache, position_ids=pos)[:, :, -1]
             if progress is not None:
                 progress(1)
         return self._assemble(torch.stack(out, dim=2), frames)

@@ -132,6 +132,14 @@ class StageDataset(Dataset):
                     if self.train and float(torch.rand(())) < cfg.attr_dropout:
                         value = -1
                     kw[name] = torch.tensor([value])
+                if lay.has_beats:  # no beat grid where the tempo is unknown or all is dropped
+                    if "bpm" not in attrs:
+                        raise UserError("attribute tokens without bpm: rerun `musiclm tokenize "
+                                        "--kinds attributes` into an empty folder")  # fmt: skip
+                    known = int(kw["tempo"][0]) >= 0 and not drop
+                    bpm = float(attrs["bpm"][0]) if known else 0.0
+                    steps = cfg.target_steps
+                    beats = lay.beat_ids(torch.tensor([bpm]), torch.tensor([start]), steps)[0]
         if lay.kind in ("semantic", "coarse"):
             s = self.stores["semantic"][clip]["tokens"]
             a = round(start * lay.semantic_rate)
@@ -154,7 +162,10 @@ class StageDataset(Dataset):
                 kw["context"] = coarse
                 target = fine
         prefix = lay.prefix(**kw)
-        return {"prefix": prefix[0], "target": target[0]}
+        item = {"prefix": prefix[0], "target": target[0]}
+        if lay.has_beats:
+            item["beats"] = beats
+        return item
 
 
 class StageTask(TrainTask):
@@ -186,14 +197,15 @@ class StageTask(TrainTask):
         return model
 
     def loss(self, model, batch: dict[str, Any], step: int, optimizer: str = "main"):
-        loss = model(batch["prefix"], batch["target"])
+        loss = model(batch["prefix"], batch["target"], batch.get("beats"))
         return loss, {"ce": loss.item(), "ppl": math.exp(min(loss.item(), 20.0))}
 
 
 def warm_start(model: StageLM, trained: StageLM) -> None:
     """Start ``model`` from the weights of a ``trained`` stage of the same kind and sizes:
     every tensor is copied; input embeddings of a larger vocabulary (e.g. tempo and key
-    ids added at its end) keep their new rows. Fine-tuning a stage for a new kind of
+    ids added at its end) keep their new rows, new tensors (a beat-phase table) their
+    initial values. Fine-tuning a stage for a new kind of
     conditioning then costs a fraction of training it again."""
     a, b = model.config, trained.config
     same = ("dim", "n_layers", "n_heads", "mlp_ratio")
@@ -204,8 +216,8 @@ def warm_start(model: StageLM, trained: StageLM) -> None:
         )
     own, theirs = model.state_dict(), trained.state_dict()
     old = b.layout.vocab_size
-    if set(own) != set(theirs):
-        raise UserError("cannot warm-start: the two stages have different parameters")
+    if set(theirs) - set(own):  # new parameters (the beat-phase table) keep their init
+        raise UserError("cannot warm-start: the trained stage has parameters this one lacks")
     with torch.no_grad():
         for name, value in theirs.items():
             target = own[name]

@@ -10,8 +10,8 @@
   captions)``, for corpora that have captions: a stage trained partly on them sees at
   training time the same kind of tokens it is prompted with;
 - ``attributes``: the record's tempo bin and key index, ``tempo (1,)`` and ``key (1,)``
-  (-1 where the manifest does not say), for stages with tempo and key tokens
-  (:mod:`musiclm.stages.attributes`); no model, no audio needed.
+  (-1 where the manifest does not say), and its tempo ``bpm (1,)`` (0 if unknown), for
+  stages with tempo and key tokens (:mod:`musiclm.stages.attributes`); no model.
 
 The last axis of every array is time (captions for ``captions``).
 """
@@ -169,7 +169,11 @@ class AttributeTokens(TokenKind):
         from musiclm.stages.attributes import record_attributes
 
         tempo, key = record_attributes(record.tempo, record.key, getattr(record, "mode", None))
-        return {"tempo": np.array([tempo], np.int16), "key": np.array([key], np.int16)}
+        return {
+            "tempo": np.array([tempo], np.int16),
+            "key": np.array([key], np.int16),
+            "bpm": np.array([record.tempo or 0.0], np.float32),  # exact, for beat phases
+        }
 
 
 KINDS: dict[str, type[TokenKind]] = {
