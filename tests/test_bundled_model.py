@@ -49,3 +49,13 @@ def test_generate_cli_uses_the_bundled_model(tmp_path):
     y, sr = sf.read(str(wav))
     assert sr == 24000 and len(y) == sr
     assert json.loads(wav.with_suffix(".json").read_text())["model"] == "bundled"
+
+
+def test_bundled_coarse_stage_plays_the_stated_tempo(model):
+    """The coarse stage takes tempo, key and the beat grid (docs/model.md): the tempo a
+    prompt states reaches it and changes the music."""
+    assert model.coarse.layout.has_beats and model.takes_attributes
+    assert model.attributes(["lofi at 85 bpm in A minor"]) == [{"tempo": 85.0, "key": "A minor"}]
+    slow = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=80)
+    fast = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=160)
+    assert not np.allclose(slow, fast)
