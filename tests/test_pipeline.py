@@ -176,6 +176,7 @@ def test_tempo_and_key_from_the_prompt_or_given(tmp_path, capsys):
     assert net.attributes(texts) == [
         {"tempo": 70.0, "key": "C major"}, {"tempo": 174.0, "key": None},
         {"tempo": None, "key": None}]  # fmt: skip
+    assert net.attributes(["noise at 1000 bpm"]) == [{"tempo": None, "key": None}]
     assert net.attributes(texts[:1], tempo=90, key="Eb minor") == [
         {"tempo": 90, "key": "D# minor"}]  # fmt: skip
     for stage in (net.semantic, net.coarse):  # trained beat tables are not zero

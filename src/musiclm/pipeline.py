@@ -229,6 +229,8 @@ class MusicLM:
         out = []
         for text in texts:
             t = tempo if tempo is not None else parse_tempo(text)
+            if t is not None and not MIN_TEMPO <= t <= MAX_TEMPO:  # "1000 bpm" is no tempo
+                t = None
             k = fixed if key is not None else parse_key(text)
             out.append({"tempo": t, "key": None if k is None else key_name(k)})
         return out
