@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
+from musiclm.stages.attributes import FLATS, PITCHES  # one spelling of the 12 tonics
+
 KEY_RATE = 22050
-PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
 MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])

@@ -23,7 +23,7 @@ TEMPO_MIN, TEMPO_MAX, TEMPO_BINS = 40.0, 250.0, 64
 N_KEYS = 24
 BEAT_PHASES = 8  # phase bins within a beat for beat-grid conditioning
 PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
+FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#", "Cb": "B", "Fb": "E"}
 _MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 _MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
 
@@ -53,7 +53,7 @@ def key_index(tonic: str, mode: str = "major") -> int:
     """``0 .. 23``: the pitch class of ``tonic`` (+12 for minor-like modes)."""
     t = tonic.strip()
     t = t[:1].upper() + t[1:].replace("♯", "#").replace("♭", "b")
-    t = _FLATS.get(t, t)
+    t = FLATS.get(t, t)
     if t not in PITCHES:
         raise ValueError(f"unknown tonic {tonic!r}")
     m = mode.strip().lower()
