@@ -154,3 +154,28 @@ def test_evaluate_end_to_end_with_debug_parts(corpus, tmp_path, capsys):
         assert summary[key] is not None
     assert (tmp_path / "ev" / "audio" / "p01.wav").exists()
     assert "| overall | value |" in (tmp_path / "ev" / "eval.md").read_text()
+
+
+def test_evaluate_several_samples_per_prompt(corpus, tmp_path):
+    from musiclm.eval.run import evaluate
+    from musiclm.pipeline import MusicLM
+
+    prompts = [
+        {"id": "a", "text": "techno at 128 bpm", "tempo": 128},
+        {"id": "b", "text": "an ambient drone"},
+    ]
+    model = MusicLM.debug()
+    report = evaluate(model, prompts, corpus=corpus, heldout=corpus, seconds=1.0,
+                      samples=2, audio_dir=tmp_path)  # fmt: skip
+    assert [(r["id"], r["sample"]) for r in report.rows] == [
+        ("a", 0), ("b", 0), ("a", 1), ("b", 1)
+    ]
+    # another seed, another piece; the first sample is what samples=1 generates
+    a0, a1 = (sf.read(str(tmp_path / f))[0] for f in ("a.wav", "a-1.wav"))
+    assert not np.allclose(a0, a1)
+    one = evaluate(model, prompts, corpus=corpus, heldout=corpus, seconds=1.0)
+    assert one.rows[0]["tempo_est"] == report.rows[0]["tempo_est"]
+    shares = [float(x) for x in report.summary["tempo_within_8pct_per_sample"].split()]
+    assert len(shares) == 2 and report.summary["tempo_within_8pct"] == np.mean(shares)
+    with pytest.raises(UserError):
+        evaluate(model, prompts, corpus=corpus, heldout=corpus, samples=0)

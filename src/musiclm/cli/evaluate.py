@@ -18,6 +18,9 @@ def evaluate(
     model: str = typer.Option(None, "--model", "-m", help="A MusicLM folder (default: bundled)."),
     seconds: float = typer.Option(10.0, "--seconds", "-s"),
     seed: int = typer.Option(0, "--seed"),
+    samples: int = typer.Option(
+        1, "--samples", "-n", min=1, help="Pieces per prompt (seeds seed, seed+1000, ...)."
+    ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
     batch: int = typer.Option(4, "--batch", "-b", help="Prompts generated together."),
     max_clips: int = typer.Option(1000, "--max-clips", help="Corpus clips embedded per corpus."),
@@ -45,6 +48,7 @@ def evaluate(
         heldout=heldout,
         seconds=seconds,
         seed=seed,
+        samples=samples,
         options=GenerationOptions(cfg=cfg),
         batch=batch,
         max_clips=max_clips,
