@@ -114,9 +114,10 @@ stage-%: tokens
 
 # Then the coarse stage learns tempo and key tokens (stated in a prompt, as "at 70 bpm" or
 # "in E minor"), warm-started from the stage above (new token rows added), and after that
-# the beat phase of every frame as well. The semantic stage stays as trained above: with
-# the same additions it overfit (val CE 1.55 -> 1.77) and the prompts' MCC fell
-# (docs/model.md). The first phase's count is where the bundled run stopped it.
+# the beat phase of every frame as well. The first phase's count is where the bundled run
+# stopped it. The semantic stage takes both at once in a short run (longer, it overfits
+# this corpus), then is merged half-way with the stage it started from (WiSE-FT): that
+# kept most of the tempo gain and most of the instruments the fine-tune lost (docs/model.md).
 COARSE_ATTR_STEPS ?= 276
 COARSE_BEATS_STEPS ?= 420
 COARSE_BEATS_LR ?= 5e-4
@@ -130,7 +131,18 @@ beats-%: attr-%
 	$(BIN)/musiclm stage train $* $(STAGE_ARGS) --beats --steps $($(shell echo $* | tr a-z A-Z)_BEATS_STEPS) \
 		--init-from out/stage_$*_attr/final --lr $($(shell echo $* | tr a-z A-Z)_BEATS_LR) \
 		--out out/stage_$*_beats $$(test -d out/stage_$*_beats && echo --resume) --export out/stage_$*_beats/final
-stages: stage-semantic beats-coarse stage-fine
+SEMANTIC_BEATS_STEPS ?= 100
+SEMANTIC_BEATS_LR ?= 3e-4
+beats-semantic: stage-semantic
+	$(BIN)/musiclm stage train semantic $(STAGE_ARGS) --beats --steps $(SEMANTIC_BEATS_STEPS) \
+		--init-from out/stage_semantic/final --lr $(SEMANTIC_BEATS_LR) \
+		--out out/stage_semantic_beats $$(test -d out/stage_semantic_beats && echo --resume) \
+		--export out/stage_semantic_beats/final
+SEMANTIC_MERGE ?= 0.5
+merge-semantic: beats-semantic
+	$(BIN)/musiclm stage merge out/stage_semantic/final out/stage_semantic_beats/final \
+		--alpha $(SEMANTIC_MERGE) -o out/stage_semantic_merged --fp16
+stages: merge-semantic beats-coarse stage-fine
 
 # The bundled text-to-music model: the three stages beside the bundled codec and MuLan
 # (pipeline.json points at them). `make corpus codec mulan semantic model` retrains all.
@@ -138,7 +150,7 @@ ASSETS := src/musiclm/assets
 model: stages
 	rm -rf $(ASSETS)/musiclm/semantic $(ASSETS)/musiclm/coarse $(ASSETS)/musiclm/fine
 	mkdir -p $(ASSETS)/musiclm
-	cp -r out/stage_semantic/final $(ASSETS)/musiclm/semantic
+	cp -r out/stage_semantic_merged $(ASSETS)/musiclm/semantic
 	cp -r out/stage_coarse_beats/final $(ASSETS)/musiclm/coarse
 	cp -r out/stage_fine/final $(ASSETS)/musiclm/fine
 	printf '{"format_version": 1, "parts": {"codec": "../codec", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json

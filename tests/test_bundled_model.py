@@ -51,10 +51,11 @@ def test_generate_cli_uses_the_bundled_model(tmp_path):
     assert json.loads(wav.with_suffix(".json").read_text())["model"] == "bundled"
 
 
-def test_bundled_coarse_stage_plays_the_stated_tempo(model):
-    """The coarse stage takes tempo, key and the beat grid (docs/model.md): the tempo a
-    prompt states reaches it and changes the music."""
-    assert model.coarse.layout.has_beats and model.takes_attributes
+def test_bundled_stages_play_the_stated_tempo(model):
+    """The semantic and coarse stages take tempo, key and the beat grid (docs/model.md):
+    the tempo a prompt states reaches them and changes the music."""
+    assert model.semantic.layout.has_beats and model.coarse.layout.has_beats
+    assert model.takes_attributes
     assert model.attributes(["lofi at 85 bpm in A minor"]) == [{"tempo": 85.0, "key": "A minor"}]
     slow = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=80)
     fast = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=160)

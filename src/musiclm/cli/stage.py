@@ -96,3 +96,31 @@ def train(
     final = export or out / "final"
     save_stage(trainer.model, final, fp16=fp16)
     typer.echo(f"trained {kind} stage {result.step} steps -> {final}")
+
+
+@app.command()
+def merge(
+    base: Path = typer.Argument(..., help="Stage folder the fine-tune started from."),
+    tuned: Path = typer.Argument(..., help="Stage folder fine-tuned from BASE (--init-from)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the merged stage."),
+    alpha: float = typer.Option(0.5, "--alpha", help="0: BASE, 1: TUNED, between: a mix."),
+    fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
+) -> None:
+    """Interpolate a fine-tuned stage with the stage it started from (WiSE-FT).
+
+    A short fine-tune that adds conditioning (e.g. `stage train --attributes --beats
+    --init-from BASE`) can lose some of what BASE did well; half-way weights often keep
+    both. The merged stage has TUNED's config (its new ids and tables).
+
+    Example: `musiclm stage merge runs/semantic/final runs/semantic_beats/final -o merged`
+    """
+    from musiclm.errors import UserError
+    from musiclm.stages.lm import load_stage, save_stage
+    from musiclm.stages.train import interpolate
+
+    for path in (base, tuned):
+        if not (path / "config.json").is_file():
+            raise UserError(f"{path}: no stage there (config.json missing)")
+    merged = interpolate(load_stage(base), load_stage(tuned), alpha)
+    save_stage(merged, out, fp16=fp16)
+    typer.echo(f"merged {alpha:g} x {tuned} + {1 - alpha:g} x {base} -> {out}")

@@ -232,6 +232,32 @@ def warm_start(model: StageLM, trained: StageLM) -> None:
                                 f"this stage needs {tuple(target.shape)}")  # fmt: skip
 
 
+def interpolate(base: StageLM, tuned: StageLM, alpha: float) -> StageLM:
+    """Weights ``(1 - alpha) base + alpha tuned`` for a stage fine-tuned from ``base``
+    (WiSE-FT, Wortsman et al. 2022): a short fine-tune for new conditioning (tempo, key,
+    beat grid) that costs some of what the base knew keeps more of it half-way, often
+    with most of the new skill (docs/model.md). What the base lacks counts as: the tuned
+    rows for new ids (the base never reads them) and zero for new tensors (the beat-phase
+    table starts at zero). Returns a new stage with ``tuned``'s config."""
+    import copy
+
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"alpha must be in [0, 1], got {alpha}")
+    probe = copy.deepcopy(tuned)
+    warm_start(probe, base)  # checks kind, sizes and vocabularies; fills shared tensors
+    out = copy.deepcopy(tuned)
+    own, theirs = base.state_dict(), out.state_dict()
+    with torch.no_grad():
+        for name, value in theirs.items():
+            old = own.get(name)
+            if old is None:
+                value.mul_(alpha)
+            else:
+                n = old.shape[0]
+                value[:n].mul_(alpha).add_(old, alpha=1.0 - alpha)
+    return out.eval()
+
+
 def layout_from_tokens(tokens: str | Path, kind: str) -> dict[str, Any]:
     """Vocabulary facts of the token files a stage will train on (levels, codebook sizes,
     frame rates), read from their ``meta.json``, as :class:`LayoutConfig` overrides."""
