@@ -167,9 +167,7 @@ def test_evaluate_several_samples_per_prompt(corpus, tmp_path):
     model = MusicLM.debug()
     report = evaluate(model, prompts, corpus=corpus, heldout=corpus, seconds=1.0,
                       samples=2, audio_dir=tmp_path)  # fmt: skip
-    assert [(r["id"], r["sample"]) for r in report.rows] == [
-        ("a", 0), ("b", 0), ("a", 1), ("b", 1)
-    ]
+    assert [(r["id"], r["sample"]) for r in report.rows] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
     # another seed, another piece; the first sample is what samples=1 generates
     a0, a1 = (sf.read(str(tmp_path / f))[0] for f in ("a.wav", "a-1.wav"))
     assert not np.allclose(a0, a1)
