@@ -58,8 +58,8 @@ def main() -> None:
         y, _ = read_audio(args.heldout / r["audio"], sr)
         z = codec.batch_decode(codec.batch_encode(torch.from_numpy(y)[None]))[0]
         z = z.float().numpy()[: len(y)]
-        for name, audio in (("original", y), ("codec", z),
-                            ("codec, notched +-1.5 Hz", notch(z, sr, frame_rate, 1.5))):  # fmt: skip
+        notched = notch(z, sr, frame_rate, 1.5)
+        for name, audio in zip(hits, (y, z, notched)):
             hits[name] += estimate_key(audio, sr) == want
         f = np.fft.rfftfreq(len(z), 1 / sr)
         power = np.abs(np.fft.rfft(z)) ** 2
@@ -73,9 +73,9 @@ def main() -> None:
     for name, k in hits.items():
         print(f"| {name} | {k} of {n} |")
     level = np.mean(tones, axis=0)
+    per = ", ".join(f"{(k + 1) * frame_rate:g} Hz {v:.1f}" for k, v in enumerate(level))
     print(f"\ntones at multiples of {frame_rate:g} Hz in the codec output, dB above the "
-          f"bins 20 Hz away (mean over clips): "
-          + ", ".join(f"{(k + 1) * frame_rate:g} Hz {v:.1f}" for k, v in enumerate(level)))  # fmt: skip
+          f"bins 20 Hz away (mean over clips): {per}")  # fmt: skip
 
 
 if __name__ == "__main__":
