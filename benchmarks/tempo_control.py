@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from musiclm.eval.music import estimate_tempo, tempo_error
+from musiclm.eval.run import TEMPO_TOLERANCE as TOLERANCE
 from musiclm.pipeline import MusicLM
 
 PROMPTS = (
@@ -29,7 +30,6 @@ PROMPTS = (
     "A rock song with drums, electric guitar and bass",
     "Funk with slap bass, drums and brass stabs",
 )
-TOLERANCE = 0.08
 
 
 def sweep(model: MusicLM, tempos, seconds: float, seed: int, given: bool) -> list[dict]:

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from musiclm.eval.music import estimate_tempo, tempo_error
+from musiclm.eval.run import TEMPO_TOLERANCE as TOLERANCE
 from musiclm.io import read_audio
 from musiclm.pipeline import MusicLM
 from musiclm.stages.attributes import parse_tempo
 
-TOLERANCE = 0.08
 BUCKETS = ((0, 90), (90, 130), (130, 165), (165, 1000))
 
 

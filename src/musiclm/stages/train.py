@@ -243,18 +243,15 @@ def interpolate(base: StageLM, tuned: StageLM, alpha: float) -> StageLM:
 
     if not 0.0 <= alpha <= 1.0:
         raise UserError(f"alpha must be in [0, 1], got {alpha}")
-    probe = copy.deepcopy(tuned)
-    warm_start(probe, base)  # checks kind, sizes and vocabularies; fills shared tensors
+    start = copy.deepcopy(tuned)  # the base in the tuned layout: warm_start checks kind,
+    warm_start(start, base)  # sizes and vocabularies, copies the base, keeps new id rows
     out = copy.deepcopy(tuned)
-    own, theirs = base.state_dict(), out.state_dict()
+    known = base.state_dict()
     with torch.no_grad():
-        for name, value in theirs.items():
-            old = own.get(name)
-            if old is None:
-                value.mul_(alpha)
-            else:
-                n = old.shape[0]
-                value[:n].mul_(alpha).add_(old, alpha=1.0 - alpha)
+        for (name, value), begin in zip(out.state_dict().items(), start.state_dict().values()):
+            if name not in known:
+                begin.zero_()  # tables the base lacks start at zero
+            value.mul_(alpha).add_(begin, alpha=1.0 - alpha)
     return out.eval()
 
 
