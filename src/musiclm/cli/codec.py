@@ -17,7 +17,11 @@ MODEL = typer.Option(None, "--model", "-m", help="A codec folder (default: the b
 def train(
     data: Path = typer.Option(..., "--data", help="Training corpus (folder with manifest.jsonl)."),
     config: str = typer.Option(
-        "tiny", "--config", "-c", help="Preset: debug, tiny, tiny-seanet, base."
+        "tiny",
+        "--config",
+        "-c",
+        help="Preset: spectral (codec v2: magnitudes + Griffin-Lim), tiny (v1), tiny-seanet, "
+        "base, debug, debug-spectral.",
     ),
     out: Path = typer.Option(
         Path("runs/codec"), "--out", "-o", help="Run folder (checkpoints, logs)."
@@ -85,8 +89,12 @@ def encode(
     codes = codec.encode(y.T, rate, n_levels=levels)
     samples = round(len(y) * codec.sample_rate / rate)
     save_codes(
-        output, CodeFile(codes, codec.sample_rate, codec.frame_rate, codec.codebook_size, samples)
-    )
+        output,
+        CodeFile(
+            codes, codec.sample_rate, codec.frame_rate, codec.codebook_size, samples,
+            codec.version,
+        ),
+    )  # fmt: skip
     typer.echo(
         f"{codes.shape[0]} levels x {codes.shape[1]} frames "
         f"({codec.bitrate(codes.shape[0]) / 1000:.1f} kbps) -> {output}"
@@ -107,6 +115,11 @@ def decode(
 
     codec = Codec.from_pretrained(model)
     f = load_codes(codes)
+    if f.codec_version is not None and f.codec_version != codec.version:
+        raise UserError(
+            f"{codes} was made by codec {f.codec_version}; this codec is {codec.version} "
+            "(decode with the codec that encoded it: --model)"
+        )
     if (f.codebook_size, f.sample_rate) != (codec.codebook_size, codec.sample_rate) or (
         f.frame_rate != codec.frame_rate or f.levels > codec.levels
     ):

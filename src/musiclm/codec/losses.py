@@ -255,3 +255,31 @@ def onset_correlation(ref, est, sr: int) -> float:
     if orr.std() < 1e-12 or oe.std() < 1e-12:
         return 1.0 if np.allclose(orr, oe) else 0.0
     return float(np.corrcoef(orr, oe)[0, 1])
+
+
+def chroma_frame_correlation(ref, est, sr: int, *, gate: float = 0.1, hop: int = 512) -> float:
+    """Frame-wise CQT-chroma correlation: does the decoded audio play the same notes at the
+    same time? Mean over the frames where ``ref``'s RMS is at least ``gate`` x its peak of
+    the Pearson correlation of the two 12-bin chroma vectors (1 = same pitch classes in
+    every loud frame, ~0 for noise or an unrelated clip). Unlike :func:`chroma_similarity`
+    (cosine of non-negative vectors, 0.47 for an unrelated clip), chance is 0."""
+    import librosa
+
+    r, e = _pair(ref, est)
+    r, e = r.numpy().astype(np.float32), e.numpy().astype(np.float32)
+    # librosa's 7 octaves from C1, fewer where they would pass Nyquist (low sample rates)
+    octaves = max(1, min(7, int(np.log2(0.45 * sr / librosa.note_to_hz("C1")))))
+    cqt = dict(sr=sr, hop_length=hop, n_octaves=octaves)
+    cr = librosa.feature.chroma_cqt(y=r, **cqt)  # (12, frames)
+    ce = librosa.feature.chroma_cqt(y=e, **cqt)
+    rms = librosa.feature.rms(y=r, hop_length=hop)[0]
+    n = min(cr.shape[1], ce.shape[1], len(rms))
+    cr, ce, rms = cr[:, :n], ce[:, :n], rms[:n]
+    if n == 0 or rms.max() <= 0:
+        return float("nan")
+    loud = rms >= gate * rms.max()
+    a = cr[:, loud] - cr[:, loud].mean(0)
+    b = ce[:, loud] - ce[:, loud].mean(0)
+    denom = np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0)
+    corr = np.where(denom > 1e-12, (a * b).sum(0) / np.maximum(denom, 1e-12), 0.0)
+    return float(corr.mean())

@@ -28,10 +28,12 @@ from musiclm.codec.config import CodecConfig
 from musiclm.codec.framecodec import FrameDecoder, FrameEncoder
 from musiclm.codec.quantize import ResidualVQ
 from musiclm.codec.seanet import SEANetDecoder, SEANetEncoder
+from musiclm.codec.spectral import SpectralDecoder, SpectralEncoder
 from musiclm.errors import UserError
 from musiclm.io import as_mono, check_rate, resample
 
 BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "codec"
+_EMA_SUM = "ema_sum"  # RVQ training state, rebuilt on load (see Codec.save_pretrained)
 
 
 @dataclass
@@ -41,6 +43,9 @@ class CodecOutput:
     commit_loss: torch.Tensor  # scalar, from the quantizer
     perplexity: torch.Tensor  # (levels,) codebook usage per level
     n_levels: int  # RVQ levels used (random in training with quantizer dropout)
+    # spectral family: predicted and input log |X| (B, bins, frames); None otherwise
+    log_mag: torch.Tensor | None = None
+    target_log_mag: torch.Tensor | None = None
 
 
 class Codec(nn.Module):
@@ -52,6 +57,13 @@ class Codec(nn.Module):
         if c.family == "seanet":
             self.encoder = SEANetEncoder(c.latent_dim, c.channels, c.strides, c.n_blocks)
             self.decoder = SEANetDecoder(c.latent_dim, c.channels, c.strides, c.n_blocks)
+        elif c.family == "spectral":
+            stft = dict(n_fft=c.n_fft, hop_length=c.hop_length, mlp_ratio=c.mlp_ratio)
+            self.encoder = SpectralEncoder(c.latent_dim, c.channels, c.n_blocks, **stft)
+            self.decoder = SpectralDecoder(
+                c.latent_dim, c.channels, c.n_blocks, gla_iters=c.gla_iters,
+                gla_momentum=c.gla_momentum, **stft,
+            )  # fmt: skip
         else:
             stft = dict(n_fft=c.n_fft, hop_length=c.hop_length, mlp_ratio=c.mlp_ratio)
             self.encoder = FrameEncoder(
@@ -79,6 +91,11 @@ class Codec(nn.Module):
     @property
     def hop_length(self) -> int:
         return self.config.hop
+
+    @property
+    def version(self) -> str:
+        """The codec's layout name (family + config hash), as written into code files."""
+        return self.config.version
 
     @property
     def levels(self) -> int:
@@ -112,21 +129,31 @@ class Codec(nn.Module):
         self.latent_scale.fill_(1.0 / rms)
         return 1.0 / rms
 
-    def forward(self, audio: torch.Tensor, n_levels: int | None = None) -> CodecOutput:
+    def forward(
+        self, audio: torch.Tensor, n_levels: int | None = None, *, synthesize: bool = True
+    ) -> CodecOutput:
         """Encode, quantize and decode a batch.
 
         Args:
             audio: ``(B, T)`` at ``sample_rate``; padded with zeros to whole frames.
             n_levels: RVQ levels to use; ``None`` lets the quantizer decide (all levels, or a
                 random number with quantizer dropout in training mode).
+            synthesize: spectral family only: False skips the phase recovery (training
+                compares magnitudes) and returns an empty ``audio``.
         Returns:
             :class:`CodecOutput` with ``audio (B, ceil(T / hop) * hop)``.
         """
-        z = self._latent(self._pad(self._check_batch(audio)))  # (B, D, frames)
+        audio = self._pad(self._check_batch(audio))
+        z = self._latent(audio)  # (B, D, frames)
         q = self.quantizer(z, n_levels=self._check_levels(n_levels, allow_none=True))
-        return CodecOutput(
-            self.decoder(q.quantized), q.codes, q.commit_loss, q.perplexity, q.n_levels
-        )
+        if self.config.family != "spectral":
+            return CodecOutput(
+                self.decoder(q.quantized), q.codes, q.commit_loss, q.perplexity, q.n_levels
+            )
+        log_mag = self.decoder.predict(q.quantized)
+        out = self.decoder.synthesize(log_mag) if synthesize else audio.new_zeros(audio.shape[0], 0)
+        target = self.encoder.log_magnitude(audio)
+        return CodecOutput(out, q.codes, q.commit_loss, q.perplexity, q.n_levels, log_mag, target)
 
     # -- tensors in, tensors out -----------------------------------------------------------
 
@@ -183,11 +210,14 @@ class Codec(nn.Module):
 
     def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
         """Write ``config.json`` and ``model.safetensors`` (fp16 halves the file; weights
-        load back into fp32)."""
-        from musiclm.training.checkpoint import save_pretrained
+        load back into fp32). The RVQ's EMA sums are left out: they are training state
+        that :meth:`from_pretrained` rebuilds from the codebooks (40 % of the v2 codec's
+        file); training resumes from checkpoints, which keep everything."""
+        from musiclm.training.checkpoint import model_state_dict, save_pretrained
 
+        state = {k: v for k, v in model_state_dict(self).items() if not k.endswith(_EMA_SUM)}
         save_pretrained(
-            self, self.config.to_dict(), path, dtype=torch.float16 if fp16 else torch.float32
+            state, self.config.to_dict(), path, dtype=torch.float16 if fp16 else torch.float32
         )
 
     @classmethod
@@ -205,6 +235,11 @@ class Codec(nn.Module):
 
         state, config = load_pretrained(path)
         model = cls(CodecConfig.from_dict(config))
+        for key in [k for k in model.state_dict() if k.endswith(_EMA_SUM) and k not in state]:
+            prefix = key[: -len(_EMA_SUM)]
+            book, size = state.get(prefix + "codebook"), state.get(prefix + "ema_size")
+            if book is not None and size is not None:
+                state[key] = book.float() * size.float()[:, None]
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as e:

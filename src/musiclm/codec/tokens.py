@@ -21,6 +21,8 @@ class CodeFile:
     frame_rate: float
     codebook_size: int
     samples: int | None = None  # length of the encoded audio, to trim the decode exactly
+    # the codec that made the codes (CodecConfig.version); None in files written before it
+    codec_version: str | None = None
 
     @property
     def levels(self) -> int:
@@ -41,6 +43,7 @@ def save_codes(path: str | os.PathLike, f: CodeFile) -> None:
         frame_rate=np.float64(f.frame_rate),
         codebook_size=np.int64(f.codebook_size),
         samples=np.int64(-1 if f.samples is None else f.samples),
+        codec_version=np.str_(f.codec_version or ""),
     )
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(buf.getvalue())
@@ -55,6 +58,7 @@ def load_codes(path: str | os.PathLike) -> CodeFile:
             frame_rate = float(z["frame_rate"])
             codebook_size = int(z["codebook_size"])
             samples = int(z["samples"]) if "samples" in z else -1
+            version = str(z["codec_version"]) if "codec_version" in z else ""
     except FileNotFoundError:
         raise UserError(f"no code file at {path}") from None
     except (OSError, ValueError, KeyError) as e:
@@ -63,4 +67,7 @@ def load_codes(path: str | os.PathLike) -> CodeFile:
         raise UserError(f"{path}: codes must be a non-empty (levels, frames) array")
     if codes.min() < 0 or codes.max() >= codebook_size:
         raise UserError(f"{path}: code values outside 0..{codebook_size - 1}")
-    return CodeFile(codes, sample_rate, frame_rate, codebook_size, None if samples < 0 else samples)
+    return CodeFile(
+        codes, sample_rate, frame_rate, codebook_size, None if samples < 0 else samples,
+        version or None,
+    )  # fmt: skip

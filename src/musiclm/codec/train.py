@@ -25,6 +25,7 @@ from musiclm.codec.discriminator import (
 from musiclm.codec.losses import MelLoss, MultiResolutionSTFTLoss
 from musiclm.codec.model import Codec
 from musiclm.data.dataset import ClipDataset
+from musiclm.errors import UserError
 from musiclm.training import TrainConfig, TrainTask
 from musiclm.training.task import adamw
 
@@ -42,6 +43,10 @@ class CodecLossConfig:
     adv: float = 1.0
     feature: float = 2.0
     crop_seconds: float = 1.0
+    # spectral family (magnitude-domain codec): L1 of log |X| and spectral convergence of
+    # |X|, at the STFT the decoder predicts; phase recovery is not trained
+    spectral_log: float = 1.0
+    spectral_sc: float = 1.0
 
 
 class CodecTask(TrainTask):
@@ -99,7 +104,28 @@ class CodecTask(TrainTask):
             "codec": adamw(model["codec"].parameters(), config),
         }
 
+    def _spectral(self, codec, audio: torch.Tensor):
+        """The magnitude-domain codec's loss: no waveform is synthesised in training."""
+        out = codec(audio, synthesize=False)
+        log_l1 = (out.log_mag - out.target_log_mag).abs().mean()
+        est, ref = out.log_mag.exp(), out.target_log_mag.exp()
+        sc = torch.linalg.vector_norm(ref - est) / torch.linalg.vector_norm(ref).clamp_min(1e-8)
+        loss = self.losses.spectral_log * log_l1 + self.losses.spectral_sc * sc
+        loss = loss + self.losses.commit * out.commit_loss
+        metrics = {
+            "sc": sc.item(),
+            "log_mag": log_l1.item(),
+            "commit": out.commit_loss.item(),
+            "levels": float(out.n_levels),
+            "perplexity_l1": out.perplexity[0].item(),
+        }
+        return None, loss, metrics
+
     def _reconstruction(self, codec, audio: torch.Tensor):
+        if codec.config.family == "spectral":
+            if self.losses.adversarial:
+                raise UserError("the spectral codec has no adversarial training (no waveform)")
+            return self._spectral(codec, audio)
         out = codec(audio)
         est = out.audio[:, : audio.shape[-1]]
         stft = self.stft(est, audio)
