@@ -144,3 +144,34 @@ def test_no_bundled_codec_yet_is_a_clear_error(tmp_path, capsys, monkeypatch):
     sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
     assert main(["codec", "encode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.npz")]) == 2
     assert "no bundled codec" in capsys.readouterr().err
+
+
+def test_decode_refuses_codes_of_another_codec_version_naming_both(model, tmp_path, capsys):
+    from musiclm.codec.model import Codec
+    from musiclm.codec.tokens import CodeFile, save_codes
+
+    codec = Codec.from_pretrained(model)
+    codes = np.zeros((2, 10), int)
+    rate, frames, size = codec.sample_rate, codec.frame_rate, codec.codebook_size
+    save_codes(tmp_path / "v.npz", CodeFile(codes, rate, frames, size, None, "spectral-00000000"))
+    argv = ["codec", "decode", str(tmp_path / "v.npz"), "-o", str(tmp_path / "v.wav")]
+    assert main(argv + ["--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "spectral-00000000" in err and codec.version in err
+    assert not (tmp_path / "v.wav").exists()
+    # codes this codec wrote carry its version and decode
+    sf.write(tmp_path / "in.wav", np.zeros(4000, np.float32), 8000)
+    assert main(["codec", "encode", str(tmp_path / "in.wav"), "-o", str(tmp_path / "c.npz"),
+                 "--model", str(model)]) == 0  # fmt: skip
+    assert load_codes(tmp_path / "c.npz").codec_version == codec.version
+    assert main(["codec", "decode", str(tmp_path / "c.npz"), "-o", str(tmp_path / "c.wav"),
+                 "--model", str(model)]) == 0  # fmt: skip
+
+
+def test_eval_table_has_frame_chroma_and_rejects_zero_clips(model, corpus, capsys):
+    argv = ["codec", "eval", "--data", str(corpus), "--seconds", "1", "--model", str(model),
+            "--no-opus", "--no-notes"]  # fmt: skip
+    assert main(argv + ["--clips", "2"]) == 0
+    assert "| system | chroma r |" in capsys.readouterr().out
+    assert main(argv + ["--clips", "0"]) == 2
+    assert "--clips" in capsys.readouterr().err

@@ -7,8 +7,10 @@ import soundfile as sf
 from musiclm.data.manifest import ClipRecord, Instrument, write_manifest
 from musiclm.errors import UserError
 from musiclm.eval.attributes import genre_of, has_instrument
+from musiclm.eval.families import FAMILIES, family_of, family_rows, is_tradition
 from musiclm.eval.music import (
     estimate_key,
+    key_strength,
     estimate_tempo,
     frechet_distance,
     normalise_key,
@@ -49,6 +51,33 @@ def test_key_of_a_held_chord():
     assert normalise_key("bb Minor") == "A# minor" and normalise_key("C") == "C major"
     with pytest.raises(ValueError):
         normalise_key("H major")
+
+
+def test_key_strength_of_a_chord_beats_noise():
+    noise = np.random.default_rng(0).standard_normal(SR * 4).astype(np.float32) * 0.1
+    chord = key_strength(_triad(60, minor=False), SR)
+    assert chord > 0.7 and chord > key_strength(noise, SR) + 0.1
+    assert key_strength(np.zeros(SR, np.float32), SR) == 0.0
+
+
+def test_every_engine_genre_has_one_family_and_traditions_stand_alone():
+    from musiclm.data.synth.genres import GENRES, UNDER_REPRESENTED
+
+    for g in GENRES:
+        assert sum(g in gs for gs in FAMILIES.values()) == 1, g
+    for g in UNDER_REPRESENTED:
+        assert FAMILIES[family_of(g)] == (g,) and is_tradition(family_of(g))
+    assert family_of(None) == "other" and not is_tradition("electronic")
+    rows = [
+        {"family": "Celtic folk", "mcc": 0.2, "tempo_err": 0.01, "key_strength": 0.8},
+        {"family": "Celtic folk", "mcc": 0.4, "tempo_err": 0.5},
+        {"family": "electronic", "mcc": 0.1, "genre_match": True},
+    ]
+    fams = {f["family"]: f for f in family_rows(rows, tolerance=0.08)}
+    assert fams["Celtic folk"]["pieces"] == 2 and fams["Celtic folk"]["mcc"] == pytest.approx(0.3)
+    assert fams["Celtic folk"]["tempo_ok"] == 0.5 and fams["Celtic folk"]["key_strength"] == 0.8
+    assert fams["Celtic folk"]["tradition"] and fams["electronic"]["genre_match"] == 1.0
+    assert fams["electronic"]["tempo_ok"] is None
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():
@@ -154,6 +183,10 @@ def test_evaluate_end_to_end_with_debug_parts(corpus, tmp_path, capsys):
         assert summary[key] is not None
     assert (tmp_path / "ev" / "audio" / "p01.wav").exists()
     assert "| overall | value |" in (tmp_path / "ev" / "eval.md").read_text()
+    assert all(0.0 <= r["key_strength"] <= 1.0 for r in rows) and summary["key_strength"]
+    fams = {f["family"]: f for f in report["families"]}
+    assert set(fams) == {"ambient", "electronic"} and fams["ambient"]["pieces"] == 1
+    assert "| family | pieces |" in (tmp_path / "ev" / "eval.md").read_text()
 
 
 def test_evaluate_several_samples_per_prompt(corpus, tmp_path):

@@ -37,25 +37,39 @@ def tempo_error(estimated: float, stated: float, octave: bool = False) -> float:
     return min(abs(estimated * f - stated) / stated for f in factors)
 
 
-def estimate_key(audio: np.ndarray, sample_rate: int) -> str:
-    """ "<tonic> major|minor" by key-profile correlation with the mean chroma."""
+def key_fit(audio: np.ndarray, sample_rate: int) -> tuple[str, float]:
+    """The best of 24 keys by key-profile correlation with the mean CQT chroma, and that
+    correlation ("key strength": 0.77 on engine clips, 0.53 for white noise). Silence:
+    ``("none", 0.0)``."""
     import librosa
 
     from musiclm.io import resample
 
     y = np.asarray(audio, np.float32)
     if not np.any(y):
-        return "none"
+        return "none", 0.0
     # the CQT's 7 octaves from C1 need ~4.2 kHz of bandwidth: analyse at 22.05 kHz
     y = resample(y, sample_rate, KEY_RATE)
     chroma = librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1)
+    if np.ptp(chroma) < 1e-12:  # flat chroma: no key at all
+        return "none", 0.0
     best, best_r = "none", -np.inf
     for mode, profile in (("major", MAJOR), ("minor", MINOR)):
         for tonic in range(12):
             r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
             if r > best_r:
                 best, best_r = f"{PITCHES[tonic]} {mode}", r
-    return best
+    return best, float(best_r)
+
+
+def estimate_key(audio: np.ndarray, sample_rate: int) -> str:
+    """ "<tonic> major|minor" by key-profile correlation with the mean chroma."""
+    return key_fit(audio, sample_rate)[0]
+
+
+def key_strength(audio: np.ndarray, sample_rate: int) -> float:
+    """How clearly the audio is in some key: the best key-profile correlation."""
+    return key_fit(audio, sample_rate)[1]
 
 
 def normalise_key(key: str) -> str:

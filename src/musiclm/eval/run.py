@@ -22,9 +22,11 @@ import numpy as np
 
 from musiclm.data.manifest import read_manifest, resolve
 from musiclm.errors import UserError
+from musiclm.data.synth.genres import GENRES
 from musiclm.eval.attributes import AttributeClassifiers, genre_of
+from musiclm.eval.families import FIGURES, family_of, family_rows
 from musiclm.eval.music import (
-    estimate_key,
+    key_fit,
     estimate_tempo,
     frechet_distance,
     normalise_key,
@@ -80,6 +82,7 @@ def embed_corpus(mulan, corpus, max_clips: int, seconds: float = 10.0):
 class EvalReport:
     rows: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    families: list[dict[str, Any]] = field(default_factory=list)  # eval.families.family_rows
     classifier_accuracy: dict[str, float] = field(default_factory=dict)
 
 
@@ -171,6 +174,7 @@ def evaluate(
         )
     report.summary |= {
         "key_match": mean("key_match"),
+        "key_strength": mean("key_strength"),
         "genre_match": mean("genre_match"),
         "genre_chance": 1.0 / len(clf.genres) if clf.genres else None,
         "instruments_heard": mean("instruments_heard"),
@@ -179,6 +183,7 @@ def evaluate(
         "real_time_factor": wall / (seconds * len(audio)),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    report.families = family_rows(report.rows, TEMPO_TOLERANCE)
     return report
 
 
@@ -193,10 +198,12 @@ def _measure(p: dict[str, Any], y: np.ndarray, sr: int, emb, clf) -> dict[str, A
             "tempo_err": tempo_error(est, float(p["tempo"])),
             "tempo_err_x2": tempo_error(est, float(p["tempo"]), octave=True),
         }
+    est_key, strength = key_fit(y, sr)
+    row["key_strength"] = strength
     if p.get("key"):
-        est_key = estimate_key(y, sr)
         row |= {"key": p["key"], "key_est": est_key, "key_match": est_key == p["key"]}
     if p.get("genre"):
+        row["family"] = family_of(genre_of(p["genre"], list(GENRES)))
         want = genre_of(p["genre"], clf.genres)
         got = clf.genre(emb)
         row |= {
@@ -235,6 +242,7 @@ def to_markdown(report: EvalReport) -> str:
             "tempo_err",
             "key",
             "key_est",
+            "key_strength",
             "genre_id",
             "genre_est",
             "instruments_heard",
@@ -244,6 +252,12 @@ def to_markdown(report: EvalReport) -> str:
     out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in report.rows]
     out += ["", "| overall | value |", "|---|---:|"]
     out += [f"| {k} | {fmt(v)} |" for k, v in report.summary.items()]
+    if report.families:
+        fam_cols = ["family", "pieces", *FIGURES]
+        out += ["", "| " + " | ".join(fam_cols) + " |", "|---|" + "---:|" * (len(fam_cols) - 1)]
+        for f in report.families:
+            name = f"{f['family']} (tradition)" if f["tradition"] else f["family"]
+            out.append("| " + " | ".join([name] + [fmt(f[c]) for c in fam_cols[1:]]) + " |")
     out += ["", "| classifier (held-out corpus) | accuracy |", "|---|---:|"]
     out += [f"| {k} | {v:.3f} |" for k, v in sorted(report.classifier_accuracy.items())]
     return "\n".join(out) + "\n"
