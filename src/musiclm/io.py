@@ -49,37 +49,35 @@ def remove_temporaries(folder: str | os.PathLike) -> int:
 
 def check_output(path: str | os.PathLike, *, what: str = "output") -> Path:
     """Refuse, before any work, an output file that cannot be written: ``path`` is a
-    folder, a parent is a file, or the folder is not writable. Creates the folder."""
+    folder, a parent is a file, or the folder is not writable. Creates nothing."""
     path = Path(path)
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder; give a file name")
-    parent = path.parent
-    for p in (parent, *parent.parents):
-        if p.exists() and not p.is_dir():
-            raise UserError(f"cannot write {path}: {p} is a file, not a folder")
-        if p.exists():
-            break
-    check_output_dir(parent)
+    check_output_dir(path.parent, what=f"cannot write {path}:", create=False)
     return path
 
 
-def check_output_dir(folder: str | os.PathLike, *, what: str = "output folder") -> Path:
-    """Create ``folder`` (or refuse it as a user error: a file, read-only, ...)."""
+def check_output_dir(
+    folder: str | os.PathLike, *, what: str = "output folder", create: bool = True
+) -> Path:
+    """Check that ``folder`` can be written, and create it (unless ``create`` is false:
+    then its nearest existing parent is checked and nothing is made); a file in the way,
+    a read-only folder or mount is a :class:`UserError`."""
     folder = Path(folder)
-    for p in (folder, *folder.parents):
-        if p.exists() and not p.is_dir():
-            raise UserError(f"{what} {folder}: {p} is a file, not a folder")
-        if p.exists():
-            break
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise UserError(f"{what} {folder}: {existing} is a file, not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+            existing = folder
         # a real probe (permissions, read-only mounts, root on /sys), under a unique
         # temporary name so two runs never trip over each other's probe
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=TMP_TAG, dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=TMP_TAG, dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise UserError(f"cannot write to {folder}: {e.strerror or e}") from None
+        raise UserError(f"cannot write to {existing}: {e.strerror or e}") from None
     return folder
 
 

@@ -49,13 +49,16 @@ def generate(
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`.
     """
     import re
-    import time
-
-    from tqdm.auto import tqdm
 
     from musiclm.cli import checks
-    from musiclm.errors import Interrupted, UserError
-    from musiclm.io import check_audio_suffix, check_output, check_output_dir
+    from musiclm.errors import UserError
+    from musiclm.io import (
+        check_audio_suffix,
+        check_output,
+        check_output_dir,
+        folder_lock,
+        remove_temporaries,
+    )
     from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
     captions = list(texts or [])
@@ -91,12 +94,26 @@ def generate(
     else:
         if output.suffix:
             raise UserError(f"{len(captions)} captions need a folder for -o, got {output}")
-        check_output_dir(output)
+        check_output_dir(output, create=False)
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
     net = MusicLM.from_pretrained(model)
     attributes = net.attributes(captions, tempo, key)  # refuses bad values before generating
+    with folder_lock(paths[0].parent):
+        remove_temporaries(paths[0].parent)  # half-written files of a killed run
+        _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
+                  spectrogram, quiet, temps, cfg, top_k, tempo, key)  # fmt: skip
+
+
+def _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
+              spectrogram, quiet, temps, cfg, top_k, tempo, key) -> None:  # fmt: skip
+    import time
+
+    from tqdm.auto import tqdm
+
+    from musiclm.errors import Interrupted
+
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -79,7 +79,7 @@ def train(
     if mulan_levels is not None:
         checks.count("--mulan-levels", mulan_levels)
     final = export or out / "final"
-    check_output_dir(final, what="--export folder")  # before hours of training, not after
+    check_output_dir(final, what="--export folder", create=False)  # before hours of training
     layout = layout_from_tokens(tokens, kind)
     if mulan_levels is not None and "mulan_levels" in layout:
         if not 1 <= mulan_levels <= layout["mulan_levels"]:
@@ -137,7 +137,7 @@ def merge(
         if not (path / "config.json").is_file():
             raise UserError(f"{path}: no stage there (config.json missing)")
     checks.number("--alpha", alpha, low=0, high=1)
-    check_output_dir(out)
+    check_output_dir(out, create=False)
     merged = interpolate(load_stage(base), load_stage(tuned), alpha)
     save_stage(merged, out, fp16=fp16)
     typer.echo(f"merged {alpha:g} x {tuned} + {1 - alpha:g} x {base} -> {out}")
