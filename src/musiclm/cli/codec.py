@@ -76,8 +76,9 @@ def encode(
     """Audio -> codes: .npz with codes [levels x frames], sample_rate, frame_rate, codebook_size."""
     from musiclm.codec.model import Codec
     from musiclm.codec.tokens import CodeFile, save_codes
-    from musiclm.io import read_audio
+    from musiclm.io import check_output, read_audio
 
+    check_output(output)
     codec = Codec.from_pretrained(model)
     y, rate = read_audio(audio, mono=False)
     if rate != codec.sample_rate:
@@ -103,8 +104,12 @@ def decode(
     from musiclm.codec.model import Codec
     from musiclm.codec.tokens import load_codes
     from musiclm.errors import UserError
-    from musiclm.io import write_audio
+    from musiclm.io import check_audio_suffix, check_output, write_audio
 
+    check_audio_suffix(output)
+    check_output(output)
+    if codes.is_file() and codes.stat().st_size == 0:
+        raise UserError(f"{codes} is empty, not a code file")
     codec = Codec.from_pretrained(model)
     f = load_codes(codes)
     if (f.codebook_size, f.sample_rate) != (codec.codebook_size, codec.sample_rate) or (
@@ -131,12 +136,15 @@ def evaluate(
     model: str = MODEL,
 ) -> None:
     """A table of metrics per bitrate (medians), beside Opus at the same and twice the bitrate."""
+    from musiclm.cli import checks
     from musiclm.codec.evaluate import evaluate as run
     from musiclm.codec.evaluate import table
     from musiclm.codec.model import Codec
     from musiclm.data.manifest import read_manifest, resolve
     from musiclm.io import read_audio
 
+    checks.count("--clips", clips)
+    checks.number("--seconds", seconds, low=0.5, high=3600)
     codec = Codec.from_pretrained(model)
     recs = read_manifest(data)[:clips]
     ys = [read_audio(resolve(data, r.audio), codec.sample_rate, seconds=seconds)[0] for r in recs]

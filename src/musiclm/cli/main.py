@@ -28,16 +28,16 @@ app = typer.Typer(
         "Start with `musiclm data synth corpus --clips 20` to render a small captioned corpus, "
         "then `musiclm data report corpus` to see what it holds."
     ),
-    no_args_is_help=True,
+    # a bare `musiclm` or `musiclm data` is a usage error ("Missing command", exit 2) in
+    # every typer version, rather than help with exit 0 in some and 2 in others
+    no_args_is_help=False,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(data.app, name="data")
-app.add_typer(codec.app, name="codec")
-app.add_typer(semantic.app, name="semantic")
-app.add_typer(mulan.app, name="mulan")
+for group, name in ((data, "data"), (codec, "codec"), (semantic, "semantic"), (mulan, "mulan")):
+    app.add_typer(group.app, name=name, no_args_is_help=False)
 app.command("tokenize")(tokenize)
-app.add_typer(stage.app, name="stage")
+app.add_typer(stage.app, name="stage", no_args_is_help=False)
 app.command("generate")(generate)
 app.command("eval")(evaluate)
 
@@ -80,12 +80,8 @@ def _error(message: str) -> None:
 
 
 def _usage(e) -> int:
-    """One line for a click usage error; the help for a bare group (``musiclm data``)."""
+    """One line for a click usage error, pointing at the command's help."""
     ctx = getattr(e, "ctx", None)
-    if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
-        typer.echo(ctx.get_help())
-        _error(f"missing command; run '{ctx.command_path} COMMAND' (commands above)")
-        return 2
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     _error(f"{e.format_message()}{hint}")
     return int(getattr(e, "exit_code", 2) or 2)
@@ -112,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except usage as e:
         return _usage(e)
-    except aborts:  # older click: Ctrl-C (or end of input at a prompt) arrives as Abort
+    except aborts as e:  # Ctrl-C (older click), or an EOFError, arrive as Abort
+        if isinstance(e.__cause__ or e.__context__, EOFError):
+            _error("unexpected end of a file (empty or cut short?)")
+            return 2
         return _interrupted()
     except OSError as e:  # the disk, permissions, a path: the user's environment
         if os.environ.get("MUSICLM_TRACEBACK"):

@@ -109,11 +109,13 @@ def embed(
     import numpy as np
 
     from musiclm.errors import UserError
-    from musiclm.io import atomic_path, read_audio
+    from musiclm.io import atomic_path, check_output, read_audio
     from musiclm.mulan.model import MuLan
 
     if (audio is None) == (not text):
         raise UserError("give an audio file or --text TEXT (one of the two)")
+    if output is not None:
+        check_output(output)
     mulan = MuLan.from_pretrained(model)
     if text:
         vectors, labels = mulan.embed_text(list(text)), [_label(t) for t in text]
