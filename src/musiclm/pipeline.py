@@ -46,17 +46,39 @@ MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not 
 def _read_parts(root: Path) -> dict[str, Path]:
     """Folder of each part: ``pipeline.json`` may point a part elsewhere (relative to
     ``root``), so the bundled model shares the package's codec and MuLan instead of
-    holding second copies; a part it does not name is the sub-folder of that name."""
+    holding second copies; a part it does not name is the sub-folder of that name.
+
+    Containment: a part must be a relative path that stays inside ``root`` or its parent
+    folder (a sibling such as ``../codec``); absolute paths and paths climbing further
+    (``../../etc``) are refused, so a downloaded model folder cannot make us read
+    elsewhere."""
     import json
 
+    path = root / "pipeline.json"
     try:
-        meta = json.loads((root / "pipeline.json").read_text(encoding="utf-8"))
-        where = meta.get("parts", {})
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{root / 'pipeline.json'} is missing: not a MusicLM folder") from None
-    except (ValueError, AttributeError) as e:
-        raise UserError(f"{root / 'pipeline.json'} is not valid JSON ({e})") from None
-    return {name: (root / where.get(name, name)).resolve() for name in PARTS}
+        raise UserError(f"{path} is missing: not a MusicLM folder") from None
+    except (ValueError, OSError) as e:  # UnicodeDecodeError is a ValueError
+        raise UserError(f"{path} is not valid JSON ({e})") from None
+    where = meta.get("parts", {}) if isinstance(meta, dict) else None
+    if not isinstance(where, dict) or not all(isinstance(v, str) for v in where.values()):
+        raise UserError(f'{path}: "parts" must map part names to folder names')
+    unknown = sorted(set(where) - set(PARTS))
+    if unknown:
+        raise UserError(f"{path}: unknown part(s) {unknown}; parts are {', '.join(PARTS)}")
+    base = root.resolve().parent
+    parts = {}
+    for name in PARTS:
+        rel = where.get(name, name)
+        folder = (root / rel).resolve()
+        if Path(rel).is_absolute() or not folder.is_relative_to(base):
+            raise UserError(
+                f"{path}: part {name} -> {rel!r} lies outside the model folder and its "
+                "siblings; copy the part into the folder"
+            )
+        parts[name] = folder
+    return parts
 
 
 @dataclass(frozen=True)

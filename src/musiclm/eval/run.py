@@ -41,6 +41,8 @@ def read_prompts(path: str | os.PathLike) -> list[dict[str, Any]]:
     prompts = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     for n, line in enumerate(lines, 1):

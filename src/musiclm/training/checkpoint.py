@@ -139,8 +139,12 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 def _read_weights(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     header = _read_json(directory / CONFIG)
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or "model" not in header:
+    version = header.get("format_version") if isinstance(header, dict) else None
+    if (
+        not isinstance(version, int)
+        or version > FORMAT_VERSION
+        or not isinstance(header.get("model"), dict)
+    ):
         raise UserError(
             f"{directory / CONFIG} is not a musiclm config of format <= {FORMAT_VERSION}"
         )

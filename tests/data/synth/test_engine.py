@@ -140,3 +140,38 @@ def test_corrupt_corpus_files_are_one_clear_error(corpus, tmp_path, name, conten
     (out / name).write_text(content)
     with pytest.raises(UserError, match="corpus.json|not a clip row"):
         synth_corpus(out, 5, CFG, progress=False)
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_same_bytes_and_no_leftovers(corpus, tmp_path):
+    """A real SIGKILL (no cleanup code runs) after the first clip is on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from musiclm.io import is_temporary
+
+    out = tmp_path / "killed"
+    code = (
+        "from musiclm.data.synth.engine import SynthConfig, synth_corpus\n"
+        f"synth_corpus({str(out)!r}, 5, SynthConfig(seed=7, seconds=6.0, sample_rate=16000,"
+        " shard_size=3), progress=False)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".parts/*/*.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (out / "manifest.jsonl").exists()  # it really was cut short
+    synth_corpus(out, 5, CFG, progress=False)
+    assert (out / "manifest.jsonl").read_bytes() == (corpus / "manifest.jsonl").read_bytes()
+    for rec in read_manifest(out):
+        assert _bytes(out, rec) == _bytes(corpus, rec)
+    assert not [p for p in out.rglob("*") if is_temporary(p.name)]
+    assert not (out / ".musiclm.lock").exists()
