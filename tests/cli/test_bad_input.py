@@ -292,3 +292,34 @@ def test_an_empty_code_file_and_a_zero_frame_wav(tmp_path, capsys):
     _one_error_line(capsys, main(["semantic", "encode", str(tmp_path / "zero.wav"), "-o",
                                   str(tmp_path / "t.npy")]))  # fmt: skip
     assert not (tmp_path / "a.wav").exists() and not (tmp_path / "t.npy").exists()
+
+
+MORE = [  # found by a wider sweep; files made by the fixtures below
+    ["codec", "encode", "IN", "-o", "OUT.npz", "--levels", "0"],
+    ["codec", "encode", "IN", "-o", "OUT.npz", "--levels", "99"],
+    ["codec", "encode", "ZERO", "-o", "OUT.npz"],
+    ["codec", "encode", "IN", "-o", "DIR"],
+    ["mulan", "embed", "--text", " "],
+    ["mulan", "search", "", "--data", "CORPUS"],
+    ["semantic", "fit", "--data", "CORPUS", "-o", "FILE"],
+    ["semantic", "encode", "IN", "-o", "DIR.npy"],
+    ["data", "melodies", "-o", "DIR"],
+    ["data", "synth", "FILE", "--clips", "1"],
+    ["tokenize", "CORPUS", "-o", "FILE", "--kinds", "attributes"],
+    ["generate", "x", "y", "-o", "OUT.wav"],
+    ["generate", "x", "--tempo", "nan"],
+]
+
+
+@pytest.mark.parametrize("argv", MORE, ids=[" ".join(a) for a in MORE])
+def test_more_bad_input(argv, tmp_path, corpus, wav, capsys):
+    sf.write(str(tmp_path / "zero.wav"), np.zeros(0, np.float32), 8000)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir.npy").mkdir()
+    (tmp_path / "file").write_text("x")
+    names = {"IN": wav, "ZERO": tmp_path / "zero.wav", "DIR": tmp_path / "dir", "CORPUS": corpus,
+             "DIR.npy": tmp_path / "dir.npy", "FILE": tmp_path / "file"}  # fmt: skip
+    argv = [str(names.get(a, a)).replace("OUT", str(tmp_path / "out")) for a in argv]
+    before = sorted(tmp_path.rglob("*"))
+    _one_error_line(capsys, main(argv))
+    assert sorted(tmp_path.rglob("*")) == before

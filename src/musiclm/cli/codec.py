@@ -76,14 +76,19 @@ def encode(
     """Audio -> codes: .npz with codes [levels x frames], sample_rate, frame_rate, codebook_size."""
     from musiclm.codec.model import Codec
     from musiclm.codec.tokens import CodeFile, save_codes
+    from musiclm.errors import UserError
     from musiclm.io import check_output, read_audio
 
     check_output(output)
     codec = Codec.from_pretrained(model)
+    if levels is not None and not 1 <= levels <= codec.levels:
+        raise UserError(f"--levels must be between 1 and {codec.levels}, got {levels}")
     y, rate = read_audio(audio, mono=False)
-    if rate != codec.sample_rate:
-        typer.echo(f"note: resampling {rate} Hz -> {codec.sample_rate} Hz", err=True)
+    if y.size == 0:
+        raise UserError(f"{audio} holds no audio (0 frames)")
     codes = codec.encode(y.T, rate, n_levels=levels)
+    if rate != codec.sample_rate:
+        typer.echo(f"note: resampled {rate} Hz -> {codec.sample_rate} Hz", err=True)
     samples = round(len(y) * codec.sample_rate / rate)
     save_codes(
         output, CodeFile(codes, codec.sample_rate, codec.frame_rate, codec.codebook_size, samples)

@@ -81,6 +81,9 @@ def fit(
         raise UserError("--from is for iterations >= 1; iteration 0 fits on frame features")
     if device not in (None, "cpu", "cuda") and not str(device).startswith("cuda:"):
         raise UserError(f"--device must be cpu or cuda, got {device!r}")
+    from musiclm.io import check_output_dir
+
+    check_output_dir(out, what="--out", create=False)  # before the features, not after
     tok = fit_semantic(
         data,
         out,
