@@ -299,7 +299,6 @@ MORE = [  # found by a wider sweep; files made by the fixtures below
     ["codec", "encode", "IN", "-o", "OUT.npz", "--levels", "99"],
     ["codec", "encode", "ZERO", "-o", "OUT.npz"],
     ["codec", "encode", "IN", "-o", "DIR"],
-    ["mulan", "embed", "--text", " "],
     ["mulan", "search", "", "--data", "CORPUS"],
     ["semantic", "fit", "--data", "CORPUS", "-o", "FILE"],
     ["semantic", "encode", "IN", "-o", "DIR.npy"],

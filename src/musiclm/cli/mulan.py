@@ -120,8 +120,6 @@ def embed(
 
     if (audio is None) == (not text):
         raise UserError("give an audio file or --text TEXT (one of the two)")
-    if any(not t.strip() for t in text or []):
-        raise UserError("--text must not be empty")
     if output is not None:
         check_output(output)
     mulan = MuLan.from_pretrained(model)
