@@ -22,6 +22,38 @@ def test_generate_shapes_windows_and_determinism(model):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("seconds", [3.0, 7.3])  # 7.3 s: several windows of every stage
+def test_each_piece_of_a_batch_is_that_prompt_alone_with_its_seed(model, seconds):
+    texts = ["a violin melody", "rock with humming and loud drums", "calm piano"]
+    batch = model.generate(texts, seconds=seconds, seed=5)
+    for i, text in enumerate(texts):
+        np.testing.assert_array_equal(batch[i], model.generate([text], seconds=seconds,
+                                                               seed=5 + i)[0])  # fmt: skip
+    assert not np.array_equal(batch[0], model.generate([texts[0]], seconds=seconds, seed=6)[0])
+
+
+def test_cli_batch_sidecars_carry_each_piece_s_seed(model, tmp_path, capsys):
+    import json
+
+    import soundfile as sf
+
+    from musiclm.cli.main import main
+
+    model.save_pretrained(tmp_path / "m")
+    common = ["--seconds", "1", "-m", str(tmp_path / "m"), "-q"]
+    assert main(["generate", "a", "b", "c", "-o", str(tmp_path / "all"), "--seed", "5",
+                 "--batch", "3", *common]) == 0  # fmt: skip
+    wavs = sorted((tmp_path / "all").glob("*.wav"))
+    metas = [json.loads(w.with_suffix(".json").read_text()) for w in wavs]
+    assert [m["seed"] for m in metas] == [5, 6, 7]
+    for wav, meta in zip(wavs, metas):  # a sidecar's settings alone give the same bytes
+        alone = tmp_path / f"alone_{meta['seed']}.wav"
+        assert main(["generate", meta["prompt"], "-o", str(alone), "--seed",
+                     str(meta["seed"]), *common]) == 0  # fmt: skip
+        assert alone.read_bytes() == wav.read_bytes()
+        assert sf.info(str(alone)).frames == model.sample_rate
+
+
 def test_guidance_off_and_one_prompt(model):
     out = model.generate(
         "whistling techno", seconds=0.7, seed=0, options=GenerationOptions(cfg=1.0)
@@ -123,12 +155,12 @@ def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "many").glob("*.wav")) == ["00_one.wav", "01_two.wav"]
     seeds = [json.loads((tmp_path / "many" / f).read_text())["seed"]
              for f in ("00_one.json", "01_two.json")]  # fmt: skip
-    assert seeds == [7, 8]  # one batch each, seed + batch index
+    assert seeds == [7, 8]  # piece i: seed + i
     blocker = tmp_path / "file"
     blocker.write_text("x")
     bad = ["generate", "x", "-o", str(blocker / "a.wav"), "-m", str(tmp_path / "m"), "-q"]
     assert main(bad) == 2
-    assert "cannot create" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
     capsys.readouterr()
     for bad, msg in (
         (["generate", "-m", str(tmp_path / "m")], "give a caption"),

@@ -35,7 +35,9 @@ from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
-MAX_SECONDS = 300.0
+MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no window
+MAX_CFG = 100.0  # beyond this, guided logits overflow to inf/NaN; useful values are 1-10
+MAX_TEMPERATURE = 100.0
 PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
 FINE_BATCH = 64  # fine-stage windows sampled together
 MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not music
@@ -44,17 +46,39 @@ MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not 
 def _read_parts(root: Path) -> dict[str, Path]:
     """Folder of each part: ``pipeline.json`` may point a part elsewhere (relative to
     ``root``), so the bundled model shares the package's codec and MuLan instead of
-    holding second copies; a part it does not name is the sub-folder of that name."""
+    holding second copies; a part it does not name is the sub-folder of that name.
+
+    Containment: a part must be a relative path that stays inside ``root`` or its parent
+    folder (a sibling such as ``../codec``); absolute paths and paths climbing further
+    (``../../etc``) are refused, so a downloaded model folder cannot make us read
+    elsewhere."""
     import json
 
+    path = root / "pipeline.json"
     try:
-        meta = json.loads((root / "pipeline.json").read_text(encoding="utf-8"))
-        where = meta.get("parts", {})
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{root / 'pipeline.json'} is missing: not a MusicLM folder") from None
-    except (ValueError, AttributeError) as e:
-        raise UserError(f"{root / 'pipeline.json'} is not valid JSON ({e})") from None
-    return {name: (root / where.get(name, name)).resolve() for name in PARTS}
+        raise UserError(f"{path} is missing: not a MusicLM folder") from None
+    except (ValueError, OSError) as e:  # UnicodeDecodeError is a ValueError
+        raise UserError(f"{path} is not valid JSON ({e})") from None
+    where = meta.get("parts", {}) if isinstance(meta, dict) else None
+    if not isinstance(where, dict) or not all(isinstance(v, str) for v in where.values()):
+        raise UserError(f'{path}: "parts" must map part names to folder names')
+    unknown = sorted(set(where) - set(PARTS))
+    if unknown:
+        raise UserError(f"{path}: unknown part(s) {unknown}; parts are {', '.join(PARTS)}")
+    base = root.resolve().parent
+    parts = {}
+    for name in PARTS:
+        rel = where.get(name, name)
+        folder = (root / rel).resolve()
+        if Path(rel).is_absolute() or not folder.is_relative_to(base):
+            raise UserError(
+                f"{path}: part {name} -> {rel!r} lies outside the model folder and its "
+                "siblings; copy the part into the folder"
+            )
+        parts[name] = folder
+    return parts
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,21 @@ class GenerationOptions:
     temperature: tuple[float, float, float] = (1.0, 0.95, 0.4)  # semantic, coarse, fine
     top_k: tuple[int, int, int] = (0, 0, 0)
     top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        def bad(what: str) -> UserError:
+            return UserError(f"{what}, got {self}")
+
+        if not (isinstance(self.cfg, int | float) and 0 <= self.cfg <= MAX_CFG):
+            raise bad(f"guidance (cfg) must be a number in [0, {MAX_CFG:g}]")
+        if len(self.temperature) != 3 or not all(
+            isinstance(t, int | float) and 0 <= t <= MAX_TEMPERATURE for t in self.temperature
+        ):
+            raise bad(f"temperature must be three numbers in [0, {MAX_TEMPERATURE:g}]")
+        if len(self.top_k) != 3 or not all(isinstance(k, int) and k >= 0 for k in self.top_k):
+            raise bad("top_k must be three integers >= 0 (0: all tokens)")
+        if not (isinstance(self.top_p, int | float) and 0 < self.top_p <= 1):
+            raise bad("top_p must be in (0, 1]")
 
     def for_stage(self, i: int, guided: bool) -> SamplingOptions:
         return SamplingOptions(
@@ -249,7 +288,7 @@ class MusicLM:
         self,
         texts: str | Sequence[str],
         seconds: float = 10.0,
-        seed: int | None = None,
+        seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
         *,
@@ -258,7 +297,10 @@ class MusicLM:
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
-        ``seed`` fixes every draw (None: a random seed). ``progress(stage, done, total)``
+        ``seed`` fixes every draw (None: a random seed): text ``i`` is drawn with its own
+        generator seeded ``seed + i`` (or ``seed[i]`` for a list), so each piece is what
+        that text alone with that seed gives, whatever else is in the batch.
+        ``progress(stage, done, total)``
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
         what the texts state, for models with tempo and key tokens (:meth:`attributes`).
         """
@@ -266,14 +308,17 @@ class MusicLM:
         if not texts:
             raise UserError("no text to generate from")
         attrs = self._attribute_ids(self.attributes(texts, tempo, key))
-        if not (isinstance(seconds, int | float) and 0 < seconds <= MAX_SECONDS):
-            raise UserError(f"seconds must be in (0, {MAX_SECONDS:g}], got {seconds!r}")
-        g = torch.Generator().manual_seed(
-            int(seed) if seed is not None else int(torch.randint(2**62, ()))
-        )
+        if not (isinstance(seconds, int | float) and MIN_SECONDS <= seconds <= MAX_SECONDS):
+            raise UserError(
+                f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
+            )
+        g = [torch.Generator().manual_seed(s) for s in self._seeds(seed, len(texts))]
         self.timings = Timings()
         t0 = time.perf_counter()
-        mulan = torch.from_numpy(self.mulan.text_tokens(texts)).long()  # (B, L)
+        # one text at a time: a batch's padding must not change a text's tokens
+        mulan = torch.from_numpy(
+            np.concatenate([self.mulan.text_tokens([t]) for t in texts])
+        ).long()  # (B, L)
         self.timings.add("mulan", t0)
         self._done, self._total = {}, self.plan_steps(len(texts), seconds)
         sem = self._semantic(mulan, attrs, seconds, options, g, progress)
@@ -281,12 +326,23 @@ class MusicLM:
         fine = self._fine(coarse, options, g, progress)
         t0 = time.perf_counter()
         codes = torch.cat([coarse, fine], dim=1)
-        audio = self.codec.batch_decode(codes).float().cpu().numpy()
+        # piece by piece: batched convolutions round differently from a batch of one
+        audio = torch.cat([self.codec.batch_decode(c[None]) for c in codes]).float().cpu().numpy()
         self.timings.add("decode", t0)
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(texts), n), np.float32)
         out[:, : min(n, audio.shape[1])] = audio[:, :n]
         return out
+
+    @staticmethod
+    def _seeds(seed: int | Sequence[int] | None, n: int) -> list[int]:
+        """One seed per text, each in the signed 64-bit range torch takes."""
+        if seed is None:
+            seed = int(torch.randint(2**62, ()))
+        seeds = [int(seed) + i for i in range(n)] if isinstance(seed, int) else list(seed)
+        if len(seeds) != n or not all(isinstance(s, int) and 0 <= s < 2**63 for s in seeds):
+            raise UserError(f"seed must be one integer in [0, 2**63) per text, got {seed!r}")
+        return seeds
 
     def plan_steps(self, batch: int, seconds: float) -> dict[str, int]:
         """Sequential sampling steps each stage takes for ``batch`` prompts of ``seconds``
@@ -298,8 +354,32 @@ class MusicLM:
         for a in range(0, frames, per):
             n_coarse += coarse.steps_for(min(per, frames - a))
         window = fine.config.target_frames
-        chunks = -(-batch * -(-frames // window) // FINE_BATCH)
+        chunks = len(self._fine_batches(batch, -(-frames // window)))
         return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
+
+    @staticmethod
+    def _fine_batches(pieces: int, n_win: int) -> list[list[tuple[int, int, int]]]:
+        """How the fine windows are sampled: batches of ``(piece, first, end)`` window
+        ranges. A piece's windows are cut in blocks of ``FINE_BATCH`` as if it were alone
+        (so its draws do not depend on the batch), and blocks of several pieces are
+        sampled together while a batch stays within ``FINE_BATCH`` windows (at least one
+        block)."""
+        blocks = [
+            (p, a, min(a + FINE_BATCH, n_win))
+            for a in range(0, n_win, FINE_BATCH)
+            for p in range(pieces)
+        ]
+        batches: list[list[tuple[int, int, int]]] = []
+        size = 0
+        for blk in blocks:
+            n = blk[2] - blk[1]
+            if batches and size + n <= FINE_BATCH:
+                batches[-1].append(blk)
+                size += n
+            else:
+                batches.append([blk])
+                size = n
+        return batches
 
     def _timing(self, b: int, start: float, total: float) -> dict:
         return {
@@ -427,12 +507,17 @@ class MusicLM:
         n_win = -(-total // window)
         pad = n_win * window - total  # the last window repeats its last frame
         padded = torch.cat([coarse, coarse[:, :, -1:].expand(-1, -1, pad)], dim=2)
-        windows = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3).reshape(-1, q, window)
-        parts = [
-            self._run(st, "fine", 2, window, opts, g, progress, context=windows[i : i + FINE_BATCH])
-            for i in range(0, windows.shape[0], FINE_BATCH)
-        ]
-        fine = torch.cat(parts).reshape(b, n_win, -1, window).permute(0, 2, 1, 3)
+        windows = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3)  # (B, W, Qc, T)
+        g = [g] * b if isinstance(g, torch.Generator) else g
+        out: list[list[torch.Tensor]] = [[] for _ in range(b)]
+        for batch in self._fine_batches(b, n_win):
+            context = torch.cat([windows[p, a:e] for p, a, e in batch])
+            rows = [g[p] for p, a, e in batch for _ in range(a, e)]  # a generator per row
+            codes = self._run(st, "fine", 2, window, opts, rows, progress, context=context)
+            for (p, _, _), part in zip(batch, codes.split([e - a for _, a, e in batch])):
+                out[p].append(part)
+        fine = torch.stack([torch.cat(parts) for parts in out])  # (B, W, Qf, T)
+        fine = fine.permute(0, 2, 1, 3)
         self.timings.add("fine", t0)
         return fine.reshape(b, fine.shape[1], n_win * window)[:, :, :total]
 

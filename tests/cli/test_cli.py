@@ -40,7 +40,7 @@ def test_unwritable_output_dir(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["data", "synth", str(blocker / "corpus"), "--clips", "1", "-q"]) == 2
-    assert "cannot write" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_report_on_missing_corpus(tmp_path, capsys):

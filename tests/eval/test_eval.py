@@ -10,9 +10,9 @@ from musiclm.eval.attributes import genre_of, has_instrument
 from musiclm.eval.families import FAMILIES, family_of, family_rows, is_tradition
 from musiclm.eval.music import (
     estimate_key,
-    key_strength,
     estimate_tempo,
     frechet_distance,
+    key_strength,
     normalise_key,
     tempo_error,
 )

@@ -153,3 +153,24 @@ def test_attribute_tokens_come_from_the_manifest(tmp_path, capsys):
     got = [(int(store[f"a{i}"]["tempo"][0]), int(store[f"a{i}"]["key"][0])) for i in range(3)]
     assert got == [(tempo_bin(93.0), 0), (tempo_bin(174.0), key_index("F#", "minor")), (-1, -1)]
     assert [float(store[f"a{i}"]["bpm"][0]) for i in range(3)] == [93.0, 174.0, 0.0]
+
+
+def test_a_killed_run_s_half_shard_is_removed_and_other_files_kept(corpus, codec_dir, tmp_path):
+    out = tmp_path / "tokens"
+    tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    (out / "acoustic" / "00001.npz").unlink()  # killed while writing shard 1:
+    half = out / "acoustic" / ".00001.npz.abcd1234.musiclm-tmp.npz"
+    half.write_bytes(b"half")
+    (out / "acoustic" / ".notes").write_text("mine")
+    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    assert again.shards_written == 1 and not half.exists()
+    assert (out / "acoustic" / ".notes").read_text() == "mine"
+    assert not (out / ".musiclm.lock").exists()
+
+
+def test_a_second_tokenize_into_the_same_folder_is_refused(corpus, codec_dir, tmp_path):
+    from musiclm.io import folder_lock
+
+    with folder_lock(tmp_path / "tokens"):
+        with pytest.raises(UserError, match="another run is writing here"):
+            tokenize_corpus(corpus, tmp_path / "tokens", {"acoustic": codec_dir}, progress=False)

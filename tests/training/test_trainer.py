@@ -286,3 +286,43 @@ def test_two_processes_gloo(tmp_path):
     ckpt = load_checkpoint(tmp_path / "run")
     assert ckpt.state["world_size"] == 2 and len(ckpt.rng) == 2
     assert elapsed < 60, elapsed
+
+
+class Diverging(Regression):
+    def loss(self, model, batch, step, optimizer="main"):
+        loss, values = super().loss(model, batch, step, optimizer)
+        return (loss * float("nan") if step == 3 else loss), values
+
+
+def test_a_non_finite_loss_stops_training_before_a_nan_step_or_checkpoint(tmp_path):
+    cfg = config(tmp_path, "nan", save_every=2)
+    trainer = Trainer(Diverging(), cfg)
+    with pytest.raises(UserError, match="loss is nan at step 4"):
+        trainer.fit()
+    assert [p.name for p in list_checkpoints(cfg.out_dir)] == ["ckpt-000002"]
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_partial_checkpoints_of_a_killed_run_are_removed_and_others_kept(tmp_path):
+    out = tmp_path / "run"
+    (out / ".ckpt-000004.abcd1234.musiclm-tmp").mkdir(parents=True)  # killed mid-save
+    (out / ".ckpt-000004.tmp-x1y2z3").mkdir()  # the older temporary name
+    (out / ".keep-me").mkdir()
+    Trainer(Regression(), config(tmp_path, "run")).fit()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [".keep-me"]
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
+    from musiclm.io import folder_lock
+
+    cfg = config(tmp_path, "busy")
+    with folder_lock(cfg.out_dir):
+        with pytest.raises(UserError, match="another run is writing here"):
+            Trainer(Regression(), cfg).fit()
+    assert not list_checkpoints(cfg.out_dir)
+
+
+@pytest.mark.parametrize("lr", [float("inf"), float("nan"), 0.0])
+def test_unusable_learning_rates_are_refused(tmp_path, lr):
+    with pytest.raises(UserError, match="lr"):
+        config(tmp_path, lr=lr)

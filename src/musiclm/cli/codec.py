@@ -80,13 +80,19 @@ def encode(
     """Audio -> codes: .npz with codes [levels x frames], sample_rate, frame_rate, codebook_size."""
     from musiclm.codec.model import Codec
     from musiclm.codec.tokens import CodeFile, save_codes
-    from musiclm.io import read_audio
+    from musiclm.errors import UserError
+    from musiclm.io import check_output, read_audio
 
+    check_output(output)
     codec = Codec.from_pretrained(model)
+    if levels is not None and not 1 <= levels <= codec.levels:
+        raise UserError(f"--levels must be between 1 and {codec.levels}, got {levels}")
     y, rate = read_audio(audio, mono=False)
-    if rate != codec.sample_rate:
-        typer.echo(f"note: resampling {rate} Hz -> {codec.sample_rate} Hz", err=True)
+    if y.size == 0:
+        raise UserError(f"{audio} holds no audio (0 frames)")
     codes = codec.encode(y.T, rate, n_levels=levels)
+    if rate != codec.sample_rate:
+        typer.echo(f"note: resampled {rate} Hz -> {codec.sample_rate} Hz", err=True)
     samples = round(len(y) * codec.sample_rate / rate)
     save_codes(
         output,
@@ -111,8 +117,12 @@ def decode(
     from musiclm.codec.model import Codec
     from musiclm.codec.tokens import load_codes
     from musiclm.errors import UserError
-    from musiclm.io import write_audio
+    from musiclm.io import check_audio_suffix, check_output, write_audio
 
+    check_audio_suffix(output)
+    check_output(output)
+    if codes.is_file() and codes.stat().st_size == 0:
+        raise UserError(f"{codes} is empty, not a code file")
     codec = Codec.from_pretrained(model)
     f = load_codes(codes)
     if f.codec_version is not None and f.codec_version != codec.version:
@@ -142,7 +152,8 @@ def evaluate(
     seconds: float = typer.Option(5.0, "--seconds", help="Seconds read from each clip."),
     opus: bool = typer.Option(True, "--opus/--no-opus", help="Compare with Opus (opus-tools)."),
     notes: bool = typer.Option(
-        True, "--notes/--no-notes",
+        True,
+        "--notes/--no-notes",
         help="Note F1 against the clips' MIDI (needs basic-pitch: pip install 'musiclm[notes]').",
     ),  # fmt: skip
     model: str = MODEL,
@@ -152,15 +163,15 @@ def evaluate(
     Headline: frame-wise chroma correlation (are the same notes sounding? 0 for noise) and
     note F1 of a transcription against the clip's MIDI beside the original's own F1.
     """
+    from musiclm.cli import checks
     from musiclm.codec.evaluate import evaluate as run
     from musiclm.codec.evaluate import table
     from musiclm.codec.model import Codec
     from musiclm.data.manifest import read_manifest, resolve
-    from musiclm.errors import UserError
     from musiclm.io import read_audio
 
-    if clips < 1 or not seconds > 0 or seconds != seconds:
-        raise UserError(f"--clips must be >= 1 and --seconds > 0, got {clips} and {seconds}")
+    checks.count("--clips", clips)
+    checks.number("--seconds", seconds, low=0.5, high=3600)
     codec = Codec.from_pretrained(model)
     recs = read_manifest(data)[:clips]
     ys = [read_audio(resolve(data, r.audio), codec.sample_rate, seconds=seconds)[0] for r in recs]

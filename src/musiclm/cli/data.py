@@ -187,7 +187,8 @@ def melodies(
     """Re-extract the melody cache from music21's corpus (takes minutes; the package ships one)."""
     from musiclm.data.synth.melodies import CACHE_PATH
     from musiclm.data.synth.melody_cache import build_melody_cache
+    from musiclm.io import check_output
 
-    path = out or CACHE_PATH
+    path = check_output(out or CACHE_PATH)
     n = build_melody_cache(path)
     typer.echo(f"{n} melodies -> {path}")

@@ -34,11 +34,17 @@ def evaluate(
     """
     from dataclasses import asdict
 
+    from musiclm.cli import checks
     from musiclm.eval.run import evaluate as run
     from musiclm.eval.run import read_prompts, to_markdown
     from musiclm.io import write_json_atomic, write_text_atomic
-    from musiclm.pipeline import GenerationOptions, MusicLM
+    from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
+    checks.number("--seconds", seconds, low=MIN_SECONDS, high=MAX_SECONDS)
+    checks.seed("--seed", seed, span=1000 * samples)
+    checks.count("--batch", batch)
+    checks.count("--max-clips", max_clips)
+    options = GenerationOptions(cfg=cfg)  # checks --cfg
     items = read_prompts(prompts)
     net = MusicLM.from_pretrained(model)
     report = run(
@@ -49,7 +55,7 @@ def evaluate(
         seconds=seconds,
         seed=seed,
         samples=samples,
-        options=GenerationOptions(cfg=cfg),
+        options=options,
         batch=batch,
         max_clips=max_clips,
         audio_dir=out / "audio",

@@ -14,7 +14,9 @@ def generate(
     ),
     prompts: Path = typer.Option(None, "--prompts", help="A text file: one caption a line."),
     seconds: float = typer.Option(10.0, "--seconds", "-s", help="Length of each piece."),
-    seed: int = typer.Option(None, "--seed", help="Fix every random draw (default: random)."),
+    seed: int = typer.Option(
+        None, "--seed", help="Piece i is drawn with seed + i (default: a random seed)."
+    ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance (1 = none)."),
     temperature: str = typer.Option(
         "1.0,0.95,0.4", "--temperature", help="Semantic, coarse, fine (the paper's values)."
@@ -37,58 +39,81 @@ def generate(
 ) -> None:
     """Generate music from text with the bundled model (or --model).
 
-    Each WAV gets a JSON sidecar with the caption, seed, settings and timings. The
+    Each WAV gets a JSON sidecar with the caption, seed, settings and timings; piece i
+    gets seed + i and is the same whatever --batch (its sidecar's settings alone give
+    the same bytes). The
     bundled model takes the tempo and key a caption states ("at 90 bpm", "in A minor");
     --tempo and --key set them for every caption.
 
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`.
     """
-    import os
     import re
-    import time
 
-    from tqdm.auto import tqdm
-
+    from musiclm.cli import checks
     from musiclm.errors import UserError
-    from musiclm.io import write_audio, write_json_atomic
-    from musiclm.pipeline import GenerationOptions, MusicLM, describe
+    from musiclm.io import (
+        check_audio_suffix,
+        check_output,
+        check_output_dir,
+        folder_lock,
+        remove_temporaries,
+    )
+    from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
     captions = list(texts or [])
+    for i, c in enumerate(captions):
+        if not c.strip():
+            raise UserError(f"caption {i + 1} is empty; give some text (e.g. 'calm solo piano')")
+    captions = [c.strip() for c in captions]
     if prompts is not None:
         try:
             lines = prompts.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise UserError(f"{prompts} is not UTF-8 text") from None
         except OSError as e:
             raise UserError(f"cannot read {prompts}: {e.strerror or e}") from None
         captions += [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+        if not captions:
+            raise UserError(f"{prompts} holds no captions (one a line; # starts a comment)")
     if not captions:
         raise UserError("give a caption (or --prompts FILE)")
-    if batch < 1:
-        raise UserError(f"--batch must be >= 1, got {batch}")
+    checks.count("--batch", batch)
+    checks.number("--seconds", seconds, low=MIN_SECONDS, high=MAX_SECONDS)
+    checks.seed("--seed", seed, span=len(captions))
     try:
         temps = tuple(float(x) for x in temperature.split(","))
     except ValueError:
         temps = ()
-    if len(temps) != 3 or min(temps) < 0:
+    if len(temps) != 3:
         raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
-    if len(captions) == 1 and output.suffix.lower() == ".wav":
-        paths = [output]
+    options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3)  # checks them
+    if len(captions) == 1 and output.suffix:
+        check_audio_suffix(output)
+        paths = [check_output(output)]
     else:
         if output.suffix:
             raise UserError(f"{len(captions)} captions need a folder for -o, got {output}")
+        check_output_dir(output, create=False)
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
-        paths = [output / f"{i:02d}_{s}.wav" for i, s in enumerate(slug)]
-    options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3)
-    folder = paths[0].parent  # checked before minutes of generation, not after
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create {folder}: {e.strerror or e}") from None
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write to {folder}")
+        paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
     net = MusicLM.from_pretrained(model)
     attributes = net.attributes(captions, tempo, key)  # refuses bad values before generating
+    with folder_lock(paths[0].parent):
+        remove_temporaries(paths[0].parent)  # half-written files of a killed run
+        _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
+                  spectrogram, quiet, temps, cfg, top_k, tempo, key)  # fmt: skip
+
+
+def _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
+              spectrogram, quiet, temps, cfg, top_k, tempo, key) -> None:  # fmt: skip
+    import time
+
+    from tqdm.auto import tqdm
+
+    from musiclm.errors import Interrupted
+
     bars: dict[str, tqdm] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -100,38 +125,57 @@ def generate(
         bars[stage].update(done - bars[stage].n)
 
     seed = seed if seed is not None else int(time.time_ns() % 2**31)
-    t0 = time.perf_counter()
-    done = []
-    for first in range(0, len(captions), batch):  # batch k uses seed + k: reruns repeat
-        chunk = captions[first : first + batch]
-        audio = net.generate(
-            chunk, seconds=seconds, seed=seed + first // batch, options=options,
-            progress=progress, tempo=tempo, key=key,
-        )  # fmt: skip
-        done += [(c, paths[first + i], y, seed + first // batch, attributes[first + i])
-                 for i, (c, y) in enumerate(zip(chunk, audio))]  # fmt: skip
+    seeds = [seed + i for i in range(len(captions))]  # piece i alone with seed + i: same bytes
+    t_all, written = time.perf_counter(), 0
+    try:
+        for first in range(0, len(captions), batch):
+            chunk = captions[first : first + batch]
+            t0 = time.perf_counter()
+            audio = net.generate(
+                chunk, seconds=seconds, seed=seeds[first : first + batch], options=options,
+                progress=progress, tempo=tempo, key=key,
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            for i, (caption, y) in enumerate(zip(chunk, audio)):
+                k = first + i
+                _write_piece(paths[k], caption, y, net, spectrogram, {
+                    "prompt": caption, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
+                    "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
+                    "tempo": attributes[k]["tempo"], "key": attributes[k]["key"],
+                    "wall_seconds": round(wall, 2), "timings": net.timings.seconds,
+                    "batch": len(chunk),
+                })  # fmt: skip
+                written += 1
+                typer.echo(f"{paths[k]}  ({seconds:g} s, seed {seeds[k]})")
+    except KeyboardInterrupt:
         for bar in bars.values():
             bar.close()
-        bars.clear()
-    wall = time.perf_counter() - t0
-    for caption, path, y, piece_seed, attrs in done:
-        write_audio(path, y, net.sample_rate)
-        meta = {
-            "prompt": caption, "seed": piece_seed, "seconds": seconds, "cfg": cfg,
-            "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
-            "tempo": attrs["tempo"], "key": attrs["key"],
-            "wall_seconds": round(wall, 2), "timings": net.timings.seconds,
-            "batch": min(batch, len(captions)), **describe(net),
-        }  # fmt: skip
-        write_json_atomic(path.with_suffix(".json"), meta)
-        if spectrogram:
-            from musiclm.spectrogram import save_spectrograms
-
-            save_spectrograms(path.with_suffix(".png"), {caption: y}, net.sample_rate)
-        typer.echo(f"{path}  ({seconds:g} s, seed {piece_seed})")
+        left = [str(p) for p in paths[written:]]
+        more = " ..." if len(left) > 3 else ""
+        raise Interrupted(
+            f"{written} of {len(captions)} piece(s) written"
+            + (f"; not made: {', '.join(left[:3])}{more}" if left else "")
+        ) from None
+    wall = time.perf_counter() - t_all
     if not quiet:
         typer.echo(
             f"{len(captions)} piece(s) in {wall:.1f} s "
             f"({seconds * len(captions) / wall:.2f}x real time)",
             err=True,
         )
+
+
+def _write_piece(path: Path, caption: str, y, net, spectrogram: bool, meta: dict) -> None:
+    """The WAV, its PNG and last its JSON sidecar (a piece with a sidecar is complete)."""
+    from musiclm.io import write_audio, write_json_atomic
+    from musiclm.pipeline import describe
+
+    write_audio(path, y, net.sample_rate)
+    if spectrogram:
+        from musiclm.spectrogram import save_spectrograms
+
+        save_spectrograms(path.with_suffix(".png"), {caption: y}, net.sample_rate)
+    write_json_atomic(path.with_suffix(".json"), {**meta, **describe(net)})

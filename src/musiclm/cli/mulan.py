@@ -68,7 +68,13 @@ def train(
         typer.echo(f"note: skipped {task.skipped} clip(s) without captions", err=True)
     train_cfg = TrainConfig.for_run(steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed)
     trainer = Trainer(task, train_cfg)
-    result = trainer.fit(resume=resume)
+    try:
+        result = trainer.fit(resume=resume)
+    except KeyboardInterrupt:
+        from musiclm.errors import Interrupted
+        from musiclm.training.checkpoint import kept_message
+
+        raise Interrupted(kept_message(out)) from None
     model = trainer.model
     shown = {k: round(v, 4) for k, v in result.train_metrics.items() if k != "lr"}
     typer.echo(f"trained {result.step} steps; last train metrics {shown}")
@@ -109,11 +115,13 @@ def embed(
     import numpy as np
 
     from musiclm.errors import UserError
-    from musiclm.io import atomic_path, read_audio
+    from musiclm.io import atomic_path, check_output, read_audio
     from musiclm.mulan.model import MuLan
 
     if (audio is None) == (not text):
         raise UserError("give an audio file or --text TEXT (one of the two)")
+    if output is not None:
+        check_output(output)
     mulan = MuLan.from_pretrained(model)
     if text:
         vectors, labels = mulan.embed_text(list(text)), [_label(t) for t in text]
@@ -150,6 +158,8 @@ def search(
 
     if top < 1:
         raise UserError(f"--top must be >= 1, got {top}")
+    if not query.strip():
+        raise UserError("the query is empty; say what to look for, e.g. 'slow jazz piano'")
     mulan = MuLan.from_pretrained(model)
     records, emb = indexed_corpus(mulan, data, index)
     typer.echo("| rank | score | id | first caption |\n|---:|---:|---|---|")

@@ -59,11 +59,20 @@ def fit(
     The encoder trains with the shared Accelerate trainer (checkpoints in OUT/train;
     `accelerate launch` spreads it over GPUs).
     """
+    from musiclm.cli import checks
     from musiclm.errors import UserError
     from musiclm.semantic.fit import TrainSettings, fit_semantic
 
     if iteration < 0:
         raise UserError(f"--iteration must be 0 or more, got {iteration}")
+    checks.count("--clips", clips)
+    checks.number("--seconds", seconds, low=0.5)
+    checks.count("--clusters", clusters, low=2)
+    checks.count("--max-frames", max_frames)
+    checks.count("--steps", steps)
+    checks.count("--batch-size", batch_size)
+    checks.number("--lr", lr, low=0, low_open=True)
+    checks.seed("--seed", seed)
     if iteration > 0 and previous is None:
         raise UserError(
             f"--iteration {iteration} needs --from DIR (the iteration {iteration - 1} tokenizer)"
@@ -72,6 +81,9 @@ def fit(
         raise UserError("--from is for iterations >= 1; iteration 0 fits on frame features")
     if device not in (None, "cpu", "cuda") and not str(device).startswith("cuda:"):
         raise UserError(f"--device must be cpu or cuda, got {device!r}")
+    from musiclm.io import check_output_dir
+
+    check_output_dir(out, what="--out", create=False)  # before the features, not after
     tok = fit_semantic(
         data,
         out,
@@ -113,15 +125,18 @@ def encode(
     codebook_size, config_hash and fingerprint (which tokenizer made the tokens).
     """
     from musiclm.errors import UserError
-    from musiclm.io import read_audio
+    from musiclm.io import check_output, read_audio
     from musiclm.semantic.tokenizer import SemanticTokenizer, save_tokens
 
     if output.suffix not in (".npy", ".npz"):
         raise UserError(f"--output must end in .npy or .npz, got {output.name!r}")
     if not audio.is_file():
         raise UserError(f"no audio file at {audio}")
+    check_output(output)
     tok = SemanticTokenizer.from_pretrained(model)
     y, rate = read_audio(audio, mono=False)
+    if y.size == 0:
+        raise UserError(f"{audio} holds no audio (0 frames)")
     tokens = tok.encode(y.T, rate)
     save_tokens(output, tokens, tok)
     typer.echo(

@@ -64,11 +64,22 @@ def train(
 
     Example: `musiclm stage train semantic --tokens corpus/tokens --out runs/semantic`
     """
-    from musiclm.errors import UserError
+    from musiclm.cli import checks
+    from musiclm.errors import Interrupted, UserError
+    from musiclm.io import check_output_dir
     from musiclm.stages.lm import save_stage, stage_config
     from musiclm.stages.train import StageTask, layout_from_tokens
     from musiclm.training import TrainConfig, Trainer
+    from musiclm.training.checkpoint import kept_message
 
+    checks.count("--steps", steps)
+    checks.count("--batch-size", batch_size)
+    checks.number("--lr", lr, low=0, low_open=True)
+    checks.seed("--seed", seed)
+    if mulan_levels is not None:
+        checks.count("--mulan-levels", mulan_levels)
+    final = export or out / "final"
+    check_output_dir(final, what="--export folder", create=False)  # before hours of training
     layout = layout_from_tokens(tokens, kind)
     if mulan_levels is not None and "mulan_levels" in layout:
         if not 1 <= mulan_levels <= layout["mulan_levels"]:
@@ -92,8 +103,10 @@ def train(
         save_every=max(1, min(500, steps)),
     )  # fmt: skip
     trainer = Trainer(task, train_cfg)
-    result = trainer.fit(resume=resume)
-    final = export or out / "final"
+    try:
+        result = trainer.fit(resume=resume)
+    except KeyboardInterrupt:
+        raise Interrupted(kept_message(out)) from None
     save_stage(trainer.model, final, fp16=fp16)
     typer.echo(f"trained {kind} stage {result.step} steps -> {final}")
 
@@ -114,13 +127,17 @@ def merge(
 
     Example: `musiclm stage merge runs/semantic/final runs/semantic_beats/final -o merged`
     """
+    from musiclm.cli import checks
     from musiclm.errors import UserError
+    from musiclm.io import check_output_dir
     from musiclm.stages.lm import load_stage, save_stage
     from musiclm.stages.train import interpolate
 
     for path in (base, tuned):
         if not (path / "config.json").is_file():
             raise UserError(f"{path}: no stage there (config.json missing)")
+    checks.number("--alpha", alpha, low=0, high=1)
+    check_output_dir(out, create=False)
     merged = interpolate(load_stage(base), load_stage(tuned), alpha)
     save_stage(merged, out, fp16=fp16)
     typer.echo(f"merged {alpha:g} x {tuned} + {1 - alpha:g} x {base} -> {out}")

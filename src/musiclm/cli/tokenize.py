@@ -38,8 +38,12 @@ def tokenize(
     Example: `musiclm tokenize corpus -o corpus/tokens --kinds acoustic --codec runs/codec/final`;
     `musiclm tokenize corpus -o corpus/tokens --kinds captions` adds caption tokens.
     """
-    from musiclm.errors import UserError
+    from musiclm.cli import checks
+    from musiclm.errors import Interrupted, UserError
     from musiclm.tokenize import tokenize_corpus
+
+    checks.count("--workers", workers, high=256)
+    checks.count("--shard-size", shard_size)
 
     paths = {
         "acoustic": codec, "semantic": semantic, "mulan": mulan, "captions": mulan,
@@ -50,10 +54,15 @@ def tokenize(
     if unknown or not wanted:
         raise UserError(f"--kinds must name some of {sorted(paths)}, got {kinds!r}")
     models = {k: None if paths[k] == BUNDLED else paths[k] for k in wanted}
-    result = tokenize_corpus(
-        data, out, models, shard_size=shard_size, workers=workers, overwrite=overwrite,
-        progress=not quiet,
-    )  # fmt: skip
+    try:
+        result = tokenize_corpus(
+            data, out, models, shard_size=shard_size, workers=workers, overwrite=overwrite,
+            progress=not quiet,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"the finished shards are kept in {out}; rerun the same command to finish"
+        ) from None
     done = result.clips - len(result.skipped)
     typer.echo(
         f"{done} of {result.clips} clips tokenized ({', '.join(wanted)}) -> {result.out}"

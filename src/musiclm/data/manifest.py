@@ -75,6 +75,8 @@ class ClipRecord:
         kw["sections"] = [Section(**s) for s in d.get("sections") or []]
         if not isinstance(kw["captions"], list):
             raise ValueError("captions must be a list of strings")
+        if not isinstance(kw["id"], str) or not isinstance(kw["audio"], str):
+            raise ValueError("id and audio must be strings")
         return cls(**kw)
 
     @property
@@ -98,14 +100,22 @@ def read_manifest(path: str | os.PathLike) -> list[ClipRecord]:
     if not p.is_file():
         raise UserError(f"no manifest at {p} (expected a corpus folder holding {MANIFEST_NAME})")
     records = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(ClipRecord.from_dict(json.loads(line)))
-            except (ValueError, TypeError) as e:
-                raise UserError(f"{p}:{n}: bad manifest row: {e}") from None
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise UserError(f"{p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise UserError(f"cannot read {p}: {e.strerror or e}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("a row must be a JSON object")
+            records.append(ClipRecord.from_dict(row))
+        except (ValueError, TypeError) as e:
+            raise UserError(f"{p}:{n}: bad manifest row: {e}") from None
     return records
 
 

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 
 from musiclm.data.manifest import read_manifest, resolve
-from musiclm.errors import UserError
 from musiclm.data.synth.genres import GENRES
+from musiclm.errors import UserError
 from musiclm.eval.attributes import AttributeClassifiers, genre_of
 from musiclm.eval.families import FIGURES, family_of, family_rows
 from musiclm.eval.music import (
-    key_fit,
     estimate_tempo,
     frechet_distance,
+    key_fit,
     normalise_key,
     tempo_error,
 )
@@ -43,6 +43,8 @@ def read_prompts(path: str | os.PathLike) -> list[dict[str, Any]]:
     prompts = []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     for n, line in enumerate(lines, 1):

@@ -6,6 +6,7 @@ whatever else uses the global RNG.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -47,12 +48,31 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     return logits
 
 
-def sample(logits: Tensor, options: SamplingOptions, generator: torch.Generator | None) -> Tensor:
-    """Draw one token per row of ``logits (..., V)``; temperature 0 takes the argmax."""
+def sample(
+    logits: Tensor,
+    options: SamplingOptions,
+    generator: torch.Generator | Sequence[torch.Generator] | None,
+) -> Tensor:
+    """Draw one token per row of ``logits (B, ..., V)``; temperature 0 takes the argmax.
+
+    ``generator`` may be one generator per row of ``B``: each run of consecutive rows
+    sharing a generator is drawn in one call, so a piece's rows draw exactly what they
+    draw when that piece is sampled alone (batch-independent seeds)."""
     if options.temperature == 0:
         return logits.argmax(-1)
     logits = filter_logits(logits / options.temperature, options.top_k, options.top_p)
     probs = logits.softmax(-1)
-    flat = probs.reshape(-1, probs.shape[-1])
-    draw = torch.multinomial(flat, 1, generator=generator)
-    return draw.reshape(probs.shape[:-1])
+    if generator is None or isinstance(generator, torch.Generator):
+        flat = probs.reshape(-1, probs.shape[-1])
+        return torch.multinomial(flat, 1, generator=generator).reshape(probs.shape[:-1])
+    if len(generator) != probs.shape[0]:
+        raise ValueError(f"{len(generator)} generators for {probs.shape[0]} rows")
+    draws, start = [], 0
+    for end in range(1, len(generator) + 1):
+        if end == len(generator) or generator[end] is not generator[start]:
+            group = probs[start:end]
+            flat = group.reshape(-1, group.shape[-1])
+            draws.append(torch.multinomial(flat, 1, generator=generator[start]))
+            draws[-1] = draws[-1].reshape(group.shape[:-1])
+            start = end
+    return torch.cat(draws)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from musiclm.data.manifest import ClipRecord, manifest_path, read_manifest, resolve
 from musiclm.errors import UserError
-from musiclm.io import read_audio
+from musiclm.io import check_output_dir, folder_lock, read_audio, remove_temporaries
 from musiclm.tokenize.store import read_meta, read_shard, shard_path, write_meta, write_shard
 from musiclm.tokenize.tokenizers import KINDS, TokenKind
 
@@ -143,11 +143,19 @@ def tokenize_corpus(
     records = read_manifest(corpus)
     manifest = manifest_path(corpus)
     corpus_sha = _sha256(manifest)
-    out = Path(out)
+    out = check_output_dir(out, what="token folder")
+    with folder_lock(out):
+        return _tokenize(records, manifest, corpus_sha, out, models, shard_size, workers,
+                         overwrite, progress)  # fmt: skip
+
+
+def _tokenize(records, manifest, corpus_sha, out, models, shard_size, workers, overwrite,
+              progress) -> TokenizeResult:  # fmt: skip
     n_shards = -(-len(records) // shard_size)
     loaded = {kind: KINDS[kind].load(path) for kind, path in models.items()}
     for kind, tk in loaded.items():
         _prepare(out / kind, tk, corpus_sha, n_shards, overwrite)
+        remove_temporaries(out / kind)  # half-written shards of a killed run
 
     jobs = []
     for index in range(n_shards):

@@ -168,11 +168,16 @@ class AttributeTokens(TokenKind):
     def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
         from musiclm.stages.attributes import record_attributes
 
-        tempo, key = record_attributes(record.tempo, record.key, getattr(record, "mode", None))
+        bpm = record.tempo
+        if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not 0 < bpm < 1e4:
+            bpm = None  # "fast", NaN, a negative tempo: unknown, like a missing one
+        key = record.key if isinstance(record.key, str) else None
+        mode = getattr(record, "mode", None)
+        tempo, key = record_attributes(bpm, key, mode if isinstance(mode, str) else None)
         return {
             "tempo": np.array([tempo], np.int16),
             "key": np.array([key], np.int16),
-            "bpm": np.array([record.tempo or 0.0], np.float32),  # exact, for beat phases
+            "bpm": np.array([bpm or 0.0], np.float32),  # exact, for beat phases
         }
 
 

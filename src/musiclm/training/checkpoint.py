@@ -35,7 +35,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from musiclm.errors import UserError
-from musiclm.io import atomic_path, write_json_atomic
+from musiclm.io import TMP_TAG, atomic_path, remove_temporaries, write_json_atomic
 
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, STATE = "model.safetensors", "config.json", "trainer_state.json"
@@ -139,8 +139,12 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 def _read_weights(directory: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     header = _read_json(directory / CONFIG)
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or "model" not in header:
+    version = header.get("format_version") if isinstance(header, dict) else None
+    if (
+        not isinstance(version, int)
+        or version > FORMAT_VERSION
+        or not isinstance(header.get("model"), dict)
+    ):
         raise UserError(
             f"{directory / CONFIG} is not a musiclm config of format <= {FORMAT_VERSION}"
         )
@@ -274,14 +278,14 @@ def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
 def _write_folder(final: Path, write: Callable[[Path], None]) -> None:
     """Run ``write(tmp)`` on a fresh temporary folder, then rename it to ``final``."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=TMP_TAG, dir=final.parent))
     try:
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
         if final.exists():  # the same step saved again: swap, then drop the old one
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=TMP_TAG, dir=final.parent))
             os.replace(final, old / final.name)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -290,6 +294,21 @@ def _write_folder(final: Path, write: Callable[[Path], None]) -> None:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+_OLD_TMP = re.compile(r"^\.ckpt-\d+\.(tmp|old)-[A-Za-z0-9_]+$")  # before TMP_TAG names
+
+
+def remove_partial_checkpoints(out_dir: str | os.PathLike) -> int:
+    """Delete the temporary checkpoint folders (and files) a killed run left in
+    ``out_dir``; returns how many. Only this program's own temporary names are touched."""
+    out_dir = Path(out_dir)
+    n = remove_temporaries(out_dir)
+    for p in out_dir.iterdir() if out_dir.is_dir() else []:
+        if _OLD_TMP.match(p.name) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+    return n
 
 
 def save_checkpoint(out_dir: str | os.PathLike, ckpt: Checkpoint, *, keep_last: int = 0) -> Path:
@@ -361,3 +380,12 @@ def load_checkpoint(
     step = int(state.pop("step"))
     state.pop("format_version", None)
     return Checkpoint(step, weights, header["model"], optimizers, state, rng, path)
+
+
+def kept_message(out_dir: str | os.PathLike) -> str:
+    """What an interrupted run kept, for the one line the CLI prints."""
+    latest = latest_checkpoint(out_dir)
+    if latest is None:
+        return f"no checkpoint in {out_dir} yet; rerun the same command to start again"
+    step = int(_CKPT.match(latest.name).group(1))
+    return f"checkpoint of step {step} kept in {latest}; rerun with --resume to continue"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,9 +72,11 @@ class TrainConfig:
         for name in counts + ("num_workers",):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise UserError(f"train config: {name} must be an integer >= 0")
-        if not self.lr > 0:
-            raise UserError(f"train config: lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
+        if not (isinstance(self.lr, int | float) and 0 < self.lr < math.inf):
+            raise UserError(f"train config: lr must be a finite number > 0, got {self.lr}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**32):  # NumPy's limit
+            raise UserError(f"train config: seed must be an integer in [0, 2**32), got {self.seed}")
+        if not 0 <= self.weight_decay < math.inf:
             raise UserError(f"train config: weight_decay must be >= 0, got {self.weight_decay}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise UserError(f"train config: betas must be two numbers in [0, 1), got {self.betas}")
@@ -85,7 +88,7 @@ class TrainConfig:
             raise UserError(
                 f"train config: min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}"
             )
-        if self.grad_clip < 0:
+        if not 0 <= self.grad_clip < math.inf:
             raise UserError(f"train config: grad_clip must be >= 0, got {self.grad_clip}")
         if self.mixed_precision not in PRECISIONS:
             raise UserError(

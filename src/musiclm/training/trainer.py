@@ -30,12 +30,14 @@ from accelerate.utils import gather_object, send_to_device, set_seed
 from tqdm.auto import tqdm
 
 from musiclm.errors import UserError
+from musiclm.io import folder_lock
 from musiclm.training.checkpoint import (
     Checkpoint,
     list_checkpoints,
     load_checkpoint,
     load_model_state,
     model_state_dict,
+    remove_partial_checkpoints,
     resolve_checkpoint,
     rng_state,
     save_checkpoint,
@@ -130,9 +132,17 @@ class Trainer:
                 ``True`` continues from the latest checkpoint in ``out_dir`` if any;
                 a path continues from that checkpoint (or run folder's latest).
         Raises:
-            UserError: a checkpoint of another model config, or unusable settings.
+            UserError: a checkpoint of another model config, unusable settings, another
+                run writing into ``out_dir``, or a loss that is no longer finite.
             KeyboardInterrupt: after saving a checkpoint of the last finished step.
         """
+        main = os.environ.get("RANK", "0") == "0"  # one process locks and tidies out_dir
+        with folder_lock(self.config.out_dir) if main else contextlib.nullcontext():
+            if main:
+                remove_partial_checkpoints(self.config.out_dir)  # left by a killed run
+            return self._fit(resume)
+
+    def _fit(self, resume: bool | str) -> FitResult:
         cfg, task = self.config, self.task
         # torchrun without a GPU: Accelerate only picks gloo when told it runs on CPU.
         cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -300,6 +310,12 @@ class Trainer:
                     loss, values = self.task.loss(self._model_arg, batch, step, name)
                     if loss is None:
                         break
+                    if not torch.isfinite(loss.detach()).all():  # never step (or save) on NaN
+                        raise UserError(
+                            f"the {prefix}loss is {float(loss):g} at step {step + 1}; stopped "
+                            f"(lr {opt.param_groups[0]['lr']:.3g} too high?); the checkpoints "
+                            "in the run folder are from before"
+                        )
                     acc.backward(loss)  # divides by grad_accum
                 stepped = True
                 for k, v in {f"{prefix}loss": loss.detach().float(), **values}.items():

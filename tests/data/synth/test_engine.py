@@ -69,11 +69,12 @@ def test_resume_after_a_kill_finishes_without_duplicates(corpus, tmp_path):
     parts.mkdir(parents=True)
     (parts / f"{recs[3].id}.json").write_text(recs[3].to_json() + "\n")
     resolve(out, recs[4].audio).unlink()
-    (resolve(out, recs[4].audio).parent / f".{recs[4].id}.flac.x1y2.flac").write_bytes(b"half")
+    half = resolve(out, recs[4].audio).parent / f".{recs[4].id}.flac.x1y2z3w4.musiclm-tmp.flac"
+    half.write_bytes(b"half")  # named as io.atomic_path names its temporaries
     res = synth_corpus(out, 5, CFG, progress=False)
     assert res.rendered == 1  # only the unfinished clip
     assert (out / "manifest.jsonl").read_text() == (corpus / "manifest.jsonl").read_text()
-    assert not list(out.rglob(".*.flac"))
+    assert not half.exists()
     assert _bytes(out, recs[4]) == _bytes(corpus, recs[4])
     # growing the corpus extends the partial last shard
     res = synth_corpus(out, 7, CFG, progress=False)
@@ -102,3 +103,75 @@ def test_validation():
 def test_corpus_json_records_settings(corpus):
     saved = json.loads((corpus / "corpus.json").read_text())
     assert saved["seed"] == 7 and saved["seconds"] == 6.0 and saved["sample_rate"] == 16000
+
+
+def test_synth_removes_only_its_own_temporaries(tmp_path):
+    """`musiclm data synth .` in a project once wiped every dot-file below it."""
+    out = tmp_path / "project"
+    keep = [".pre-commit-config.yaml", ".env.local", "sub/.hidden/.keep.txt", "audio/0000/.a.b"]
+    for name in keep:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("precious")
+    ours = out / "audio" / "0000" / ".s7-000000.flac.abcd1234.musiclm-tmp.flac"
+    ours.write_bytes(b"half")  # left by a killed run: removed
+    synth_corpus(out, 1, CFG, progress=False)
+    assert all((out / name).read_text() == "precious" for name in keep)
+    assert not ours.exists() and not (out / ".musiclm.lock").exists()
+    assert [r.id for r in read_manifest(out)] == ["s7-000000"]
+
+
+def test_a_second_run_into_the_same_corpus_is_refused(tmp_path):
+    from musiclm.io import folder_lock
+
+    with folder_lock(tmp_path / "c"):
+        with pytest.raises(UserError, match="another run is writing here"):
+            synth_corpus(tmp_path / "c", 1, CFG, progress=False)
+    assert not (tmp_path / "c" / "manifest.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [("corpus.json", "not json"), ("corpus.json", "[1, 2]"), ("shards/0000.jsonl", "garbage\n")],
+)
+def test_corrupt_corpus_files_are_one_clear_error(corpus, tmp_path, name, content):
+    out = tmp_path / "c"
+    shutil.copytree(corpus, out)
+    (out / "manifest.jsonl").unlink()
+    (out / name).write_text(content)
+    with pytest.raises(UserError, match="corpus.json|not a clip row"):
+        synth_corpus(out, 5, CFG, progress=False)
+
+
+def test_kill_9_mid_run_then_rerun_gives_the_same_bytes_and_no_leftovers(corpus, tmp_path):
+    """A real SIGKILL (no cleanup code runs) after the first clip is on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from musiclm.io import is_temporary
+
+    out = tmp_path / "killed"
+    code = (
+        "from musiclm.data.synth.engine import SynthConfig, synth_corpus\n"
+        f"synth_corpus({str(out)!r}, 5, SynthConfig(seed=7, seconds=6.0, sample_rate=16000,"
+        " shard_size=3), progress=False)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".parts/*/*.json")) and time.monotonic() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (out / "manifest.jsonl").exists()  # it really was cut short
+    synth_corpus(out, 5, CFG, progress=False)
+    assert (out / "manifest.jsonl").read_bytes() == (corpus / "manifest.jsonl").read_bytes()
+    for rec in read_manifest(out):
+        assert _bytes(out, rec) == _bytes(corpus, rec)
+    assert not [p for p in out.rglob("*") if is_temporary(p.name)]
+    assert not (out / ".musiclm.lock").exists()

@@ -33,8 +33,15 @@ from musiclm.data.synth.instruments import get_instrument
 from musiclm.data.synth.render import Renderer, check_fluidsynth, find_soundfont, write_midi
 from musiclm.data.synth.song import Song
 from musiclm.data.synth.theory import pitch_name
-from musiclm.errors import UserError
-from musiclm.io import write_audio, write_json_atomic, write_text_atomic
+from musiclm.errors import Interrupted, UserError
+from musiclm.io import (
+    check_output_dir,
+    folder_lock,
+    remove_temporaries,
+    write_audio,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 ENGINE_VERSION = 1
 MIN_SECONDS, MAX_SECONDS = 5.0, 300.0
@@ -205,23 +212,51 @@ def _shard_path(out: Path, shard: int) -> Path:
 def _read_rows(path: Path) -> dict[str, str]:
     rows = {}
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in _read_text(path).splitlines():
             if line.strip():
-                rows[json.loads(line)["id"]] = line
+                rows[_row_id(line, path)] = line
     return rows
 
 
-def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
+def _read_text(path: Path) -> str:
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text; delete it and rerun to redo it") from None
     except OSError as e:
-        raise UserError(f"cannot write to {out}: {e.strerror or e}") from None
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _row_id(line: str, path: Path) -> str:
+    try:
+        row = json.loads(line)
+        if isinstance(row, dict) and isinstance(row.get("id"), str):
+            return row["id"]
+    except ValueError:
+        pass
+    raise UserError(f"{path} holds a line that is not a clip row; delete it and rerun to redo it")
+
+
+def _write_dirs(out: Path) -> list[Path]:
+    """The folders a synth run writes files into (where its temporaries can be)."""
+    dirs = [out, out / "shards"]
+    for sub in ("audio", "midi", ".parts"):
+        if (out / sub).is_dir():
+            dirs += [p for p in (out / sub).iterdir() if p.is_dir() and p.name.isdigit()]
+    return dirs
+
+
+def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
     saved = out / "corpus.json"
     if saved.is_file():
-        old = json.loads(saved.read_text())
+        try:
+            old = json.loads(_read_text(saved))
+        except ValueError:
+            old = None
+        if not isinstance(old, dict):
+            raise UserError(
+                f"{saved} is not a corpus.json of musiclm; use another folder (or delete it)"
+            )
         mine = json.loads(json.dumps(asdict(cfg)))
         diff = [k for k in mine if old.get(k) != mine[k]]
         if diff:
@@ -232,9 +267,8 @@ def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
             )
     else:
         write_json_atomic(saved, asdict(cfg))
-    for tmp in list(out.rglob(".*.*")):  # temporaries of a killed run (atomic_path's names)
-        if tmp.is_file():
-            tmp.unlink()
+    for folder in _write_dirs(out):  # only our own temporaries, only where we write
+        remove_temporaries(folder)
 
 
 def _finish_shard(out: Path, shard: int) -> None:
@@ -242,8 +276,8 @@ def _finish_shard(out: Path, shard: int) -> None:
     rows = _read_rows(_shard_path(out, shard))
     parts_dir = out / ".parts" / f"{shard:04d}"
     for f in sorted(parts_dir.glob("*.json")) if parts_dir.is_dir() else []:
-        line = f.read_text(encoding="utf-8").strip()
-        rows[json.loads(line)["id"]] = line
+        line = _read_text(f).strip()
+        rows[_row_id(line, f)] = line
     ordered = [rows[k] for k in sorted(rows)]
     write_text_atomic(_shard_path(out, shard), "\n".join(ordered) + "\n")
     shutil.rmtree(parts_dir, ignore_errors=True)
@@ -272,8 +306,15 @@ def synth_corpus(
     cfg = cfg.validate()
     check_fluidsynth()
     soundfont = str(find_soundfont(soundfont))
-    out = Path(out_dir)
-    _check_out_dir(out, cfg)
+    out = check_output_dir(out_dir, what="corpus folder")
+    with folder_lock(out):
+        _check_out_dir(out, cfg)
+        return _synth(out, clips, cfg, workers, soundfont, progress)
+
+
+def _synth(
+    out: Path, clips: int, cfg: SynthConfig, workers: int, soundfont: str, progress: bool
+) -> SynthResult:
 
     n_shards = (clips + cfg.shard_size - 1) // cfg.shard_size
     shard_ids = {
@@ -306,12 +347,15 @@ def synth_corpus(
     )
 
     failed_shards: set[int] = set()
+    finished: list[int] = []
 
     def done(index: int, error: str | None) -> None:
         s = index // cfg.shard_size
         if error:
             failures.append(error)
             failed_shards.add(s)
+        else:
+            finished.append(index)
         pending[s].discard(index)
         if not pending[s] and s not in failed_shards:
             _finish_shard(out, s)
@@ -336,7 +380,10 @@ def synth_corpus(
                     done(i, err)
     except KeyboardInterrupt:
         bar.close()
-        raise UserError("interrupted; run the same command again to finish the corpus") from None
+        kept = clips - len(todo) + len(finished)
+        raise Interrupted(
+            f"{kept} of {clips} clips done in {out}; run the same command again to finish"
+        ) from None
     bar.close()
     if failures:
         raise UserError(
