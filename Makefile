@@ -11,7 +11,7 @@ DEMO   ?= out/demo_corpus
 SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
 .SECONDARY:  # stage-% and attr-% are steps, not files to clean up
-.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec mulan semantic codec-bench \
+.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 mulan semantic codec-bench \
 	seed-corpus tokens stages model model-bench clean
 
 setup: $(VENV)/.installed
@@ -61,6 +61,14 @@ codec: corpus
 	$(BIN)/musiclm codec train --config tiny --data out/codec_corpus --val out/codec_val \
 		--out out/codec_run --steps $(CODEC_STEPS) --seed 0 $$(test -d out/codec_run && echo --resume) \
 		--export out/codec_run/final --fp16
+
+# Codec v2 (magnitude-domain RVQ codec, phase by fast Griffin-Lim: keeps the notes;
+# docs/codec.md), bundled as src/musiclm/assets/codec_v2. Resumable like `make codec`.
+CODEC_V2_STEPS ?= 10000
+codec-v2: corpus
+	$(BIN)/musiclm codec train --config spectral --data out/codec_corpus --val out/codec_val \
+		--out out/codec_v2 --steps $(CODEC_V2_STEPS) -b 16 --seconds 2 --seed 0 \
+		$$(test -d out/codec_v2 && echo --resume) --export out/codec_v2/final --fp16
 
 # Retrain the tiny MuLan (frozen MiniLM text tower + our audio tower) the same way.
 MULAN_STEPS ?= 700
@@ -160,8 +168,10 @@ model-bench: setup
 	$(BIN)/python benchmarks/generate_speed.py
 	$(BIN)/python benchmarks/stage_speed.py --preset tiny
 
+# v1 and v2 side by side on the same held-out clips, Opus 6/12 kbps beside (note F1 needs
+# `pip install '.[notes]'`).
 codec-bench: setup
-	$(BIN)/python benchmarks/codec_quality.py --model out/codec_run/final
+	$(BIN)/python benchmarks/codec_quality.py --model v1=v1 --model v2=v2 --clips 24 --seconds 5
 
 clean:
 	rm -rf out .pytest_cache

@@ -10,7 +10,11 @@ app = typer.Typer(
     help="The SoundStream-style codec: audio <-> acoustic tokens (RVQ codes).", no_args_is_help=True
 )
 
-MODEL = typer.Option(None, "--model", "-m", help="A codec folder (default: the bundled codec).")
+MODEL = typer.Option(
+    None, "--model", "-m",
+    help="A codec folder, or a bundled codec: v1 (the default, what the bundled MusicLM uses) "
+    "or v2 (magnitudes + Griffin-Lim: keeps the notes).",
+)  # fmt: skip
 
 
 @app.command()

@@ -33,6 +33,11 @@ from musiclm.errors import UserError
 from musiclm.io import as_mono, check_rate, resample
 
 BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "codec"
+# Bundled codecs by name: v1 (frame family) is the one the bundled MusicLM's stages were
+# trained on, so it stays the default until they are retrained on v2's tokens (the
+# magnitude-domain codec that keeps the notes; docs/codec.md).
+BUNDLED_V2 = BUNDLED.parent / "codec_v2"
+BUNDLED_CODECS = ("v1", "v2")
 _EMA_SUM = "ema_sum"  # RVQ training state, rebuilt on load (see Codec.save_pretrained)
 
 
@@ -222,15 +227,16 @@ class Codec(nn.Module):
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None) -> Codec:
-        """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled codec.
+        """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled codec
+        (v1), ``"v1"`` or ``"v2"`` a bundled codec by name (unless a folder has that name).
 
         Raises:
             UserError: no such folder, no bundled codec, or weights that do not fit the config.
         """
-        if path is None:
-            if not (BUNDLED / "config.json").exists():
+        if path is None or (str(path) in BUNDLED_CODECS and not Path(path).exists()):
+            path = BUNDLED_V2 if str(path) == "v2" else BUNDLED
+            if not (path / "config.json").exists():
                 raise UserError("no bundled codec yet; train one with `musiclm codec train`")
-            path = BUNDLED
         from musiclm.training.checkpoint import load_pretrained  # not needed to build a model
 
         state, config = load_pretrained(path)
