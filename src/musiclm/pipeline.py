@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
@@ -155,6 +156,20 @@ class MusicLM:
     def sample_rate(self) -> int:
         return self.codec.sample_rate
 
+    @property
+    def device(self) -> torch.device:
+        """Where the stages run (MuLan and the codec go with them)."""
+        return next(self.semantic.parameters()).device
+
+    def to(self, device: str | torch.device) -> MusicLM:
+        """Move every part to ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ``"mps"``)."""
+        from musiclm.devices import resolve_device
+
+        dev = resolve_device(device)
+        for part in (self.mulan, self.codec, self.semantic, self.coarse, self.fine):
+            part.to(dev)
+        return self
+
     @classmethod
     def debug(cls, seed: int = 0, attributes: bool = False, beats: bool = False) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
@@ -202,10 +217,17 @@ class MusicLM:
     # -- files ---------------------------------------------------------------------------
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> MusicLM:
-        """Load a folder (``None``: the bundled model)."""
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None
+    ) -> MusicLM:
+        """Load a folder (``None``: the bundled model) onto ``device`` (``None``: the CPU;
+        ``"auto"``: a GPU if there is one; see :func:`musiclm.devices.resolve_device`).
+        Imports only the inference modules (not the trainer)."""
         from musiclm.codec.model import Codec
+        from musiclm.devices import resolve_device
         from musiclm.mulan.model import MuLan
+
+        dev = resolve_device(device) if device is not None else None  # refused before loading
 
         if path is None:
             if not (BUNDLED / "pipeline.json").exists():
@@ -215,13 +237,14 @@ class MusicLM:
         if not root.is_dir():
             raise UserError(f"no MusicLM folder at {root}")
         parts = _read_parts(root)
-        return cls(
+        model = cls(
             mulan=MuLan.from_pretrained(parts["mulan"]),
             codec=Codec.from_pretrained(parts["codec"]),
             semantic=load_stage(parts["semantic"]),
             coarse=load_stage(parts["coarse"]),
             fine=load_stage(parts["fine"]),
         )
+        return model if dev is None or dev.type == "cpu" else model.to(dev)
 
     def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
         from musiclm.io import write_json_atomic
@@ -312,13 +335,17 @@ class MusicLM:
             raise UserError(
                 f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
             )
-        g = [torch.Generator().manual_seed(s) for s in self._seeds(seed, len(texts))]
+        dev = self.device
+        attrs = {k: v.to(dev) for k, v in attrs.items()}
+        g = [generator(dev, s) for s in self._seeds(seed, len(texts))]
         self.timings = Timings()
         t0 = time.perf_counter()
         # one text at a time: a batch's padding must not change a text's tokens
-        mulan = torch.from_numpy(
-            np.concatenate([self.mulan.text_tokens([t]) for t in texts])
-        ).long()  # (B, L)
+        mulan = (
+            torch.from_numpy(np.concatenate([self.mulan.text_tokens([t]) for t in texts]))
+            .long()
+            .to(dev)
+        )  # (B, L)
         self.timings.add("mulan", t0)
         self._done, self._total = {}, self.plan_steps(len(texts), seconds)
         sem = self._semantic(mulan, attrs, seconds, options, g, progress)
@@ -383,8 +410,8 @@ class MusicLM:
 
     def _timing(self, b: int, start: float, total: float) -> dict:
         return {
-            "start_s": torch.full((b,), float(start)),
-            "total_s": torch.full((b,), float(total)),
+            "start_s": torch.full((b,), float(start), device=self.device),
+            "total_s": torch.full((b,), float(total), device=self.device),
         }
 
     def _run(self, stage, name, i, frames, opts, g, progress, prompt=None, **kw):

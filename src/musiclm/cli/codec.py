@@ -44,6 +44,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Also write the final weights here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights (half the size)."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
 ) -> None:
     """Train a codec on a corpus with the shared Accelerate trainer.
 
@@ -52,8 +53,10 @@ def train(
     """
     from musiclm.codec.config import CodecConfig
     from musiclm.codec.train import CodecLossConfig, CodecTask
+    from musiclm.devices import trainer_device
     from musiclm.training import TrainConfig, Trainer
 
+    dev = trainer_device(device)  # a missing GPU is refused before any work
     task = CodecTask(
         CodecConfig.preset(config),
         data,
@@ -64,7 +67,7 @@ def train(
     cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed, grad_clip=10.0
     )
-    trainer = Trainer(task, cfg)
+    trainer = Trainer(task, cfg, device=dev)
     result = trainer.fit(resume=resume)
     codec = CodecTask.codec_of(trainer.model)
     final = export or out / "final"

@@ -25,6 +25,7 @@ def evaluate(
     batch: int = typer.Option(4, "--batch", "-b", help="Prompts generated together."),
     max_clips: int = typer.Option(1000, "--max-clips", help="Corpus clips embedded per corpus."),
     out: Path = typer.Option(Path("eval"), "--out", "-o", help="Folder: eval.md, eval.json, WAVs."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
 ) -> None:
     """Generate every prompt and measure it: MCC vs shuffled prompts, tempo error, key
     match, genre/instrument agreement (classifiers trained on --corpus, their held-out
@@ -35,18 +36,20 @@ def evaluate(
     from dataclasses import asdict
 
     from musiclm.cli import checks
+    from musiclm.devices import resolve_device
     from musiclm.eval.run import evaluate as run
     from musiclm.eval.run import read_prompts, to_markdown
     from musiclm.io import write_json_atomic, write_text_atomic
     from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
+    dev = resolve_device(device)
     checks.number("--seconds", seconds, low=MIN_SECONDS, high=MAX_SECONDS)
     checks.seed("--seed", seed, span=1000 * samples)
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
     options = GenerationOptions(cfg=cfg)  # checks --cfg
     items = read_prompts(prompts)
-    net = MusicLM.from_pretrained(model)
+    net = MusicLM.from_pretrained(model, device=dev)
     report = run(
         net,
         items,

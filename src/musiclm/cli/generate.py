@@ -35,6 +35,7 @@ def generate(
         8, "--batch", "-b", help="Captions generated together (more: faster, more memory)."
     ),
     model: str = typer.Option(None, "--model", "-m", help="A MusicLM folder (default: bundled)."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Generate music from text with the bundled model (or --model).
@@ -51,6 +52,7 @@ def generate(
     import re
 
     from musiclm.cli import checks
+    from musiclm.devices import resolve_device
     from musiclm.errors import UserError
     from musiclm.io import (
         check_audio_suffix,
@@ -61,6 +63,7 @@ def generate(
     )
     from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
+    dev = resolve_device(device)  # a missing GPU is refused before anything else
     captions = list(texts or [])
     for i, c in enumerate(captions):
         if not c.strip():
@@ -98,7 +101,7 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
-    net = MusicLM.from_pretrained(model)
+    net = MusicLM.from_pretrained(model, device=dev)
     attributes = net.attributes(captions, tempo, key)  # refuses bad values before generating
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
@@ -141,7 +144,7 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
             bars.clear()
             for i, (caption, y) in enumerate(zip(chunk, audio)):
                 k = first + i
-                _write_piece(paths[k], caption, y, net, spectrogram, {
+                write_piece(paths[k], caption, y, net, spectrogram, {
                     "prompt": caption, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
                     "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
                     "tempo": attributes[k]["tempo"], "key": attributes[k]["key"],
@@ -168,7 +171,7 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
         )
 
 
-def _write_piece(path: Path, caption: str, y, net, spectrogram: bool, meta: dict) -> None:
+def write_piece(path: Path, caption: str, y, net, spectrogram: bool, meta: dict) -> None:
     """The WAV, its PNG and last its JSON sidecar (a piece with a sidecar is complete)."""
     from musiclm.io import write_audio, write_json_atomic
     from musiclm.pipeline import describe

@@ -19,6 +19,7 @@ from musiclm.cli import codec, data, mulan, semantic, stage
 from musiclm.cli.evaluate import evaluate
 from musiclm.cli.generate import generate
 from musiclm.cli.tokenize import tokenize
+from musiclm.cli.ui import ui
 from musiclm.errors import Interrupted, UserError
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.command("tokenize")(tokenize)
 app.add_typer(stage.app, name="stage", no_args_is_help=False)
 app.command("generate")(generate)
 app.command("eval")(evaluate)
+app.command("ui")(ui)
 
 
 def _version(value: bool) -> None:

@@ -44,6 +44,7 @@ def train(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
 ) -> None:
     """Train MuLan contrastively on (clip, caption) pairs, then fit its RVQ codebooks on the
     training audio and write the model (default: OUT/final).
@@ -51,10 +52,12 @@ def train(
     Runs on CPU as is; `accelerate launch` / `torchrun` spreads it over GPUs or nodes.
     Kill it and rerun with --resume: it continues from the last checkpoint exactly.
     """
+    from musiclm.devices import trainer_device
     from musiclm.mulan.config import MuLanConfig
     from musiclm.mulan.train import MuLanTask, MuLanTrainOptions, fit_rvq
     from musiclm.training import TrainConfig, Trainer
 
+    dev = trainer_device(device)  # a missing GPU is refused before any work
     cfg = MuLanConfig.preset(config)
     if unfreeze_layers is not None:
         try:
@@ -67,7 +70,7 @@ def train(
     if task.skipped:
         typer.echo(f"note: skipped {task.skipped} clip(s) without captions", err=True)
     train_cfg = TrainConfig.for_run(steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed)
-    trainer = Trainer(task, train_cfg)
+    trainer = Trainer(task, train_cfg, device=dev)
     try:
         result = trainer.fit(resume=resume)
     except KeyboardInterrupt:

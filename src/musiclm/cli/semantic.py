@@ -48,7 +48,7 @@ def fit(
         False, "--resume", help="Continue an interrupted encoder training in OUT/train."
     ),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option(None, "--device", help="cpu or cuda (default: cuda if any)."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
 ) -> None:
     """Fit a semantic tokenizer on a corpus; save config.json + model.safetensors.
 
@@ -79,8 +79,9 @@ def fit(
         )
     if iteration == 0 and previous is not None:
         raise UserError("--from is for iterations >= 1; iteration 0 fits on frame features")
-    if device not in (None, "cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise UserError(f"--device must be cpu or cuda, got {device!r}")
+    from musiclm.devices import resolve_device
+
+    device = str(resolve_device(device))
     from musiclm.io import check_output_dir
 
     check_output_dir(out, what="--out", create=False)  # before the features, not after

@@ -56,6 +56,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
 ) -> None:
     """Train one stage on cached tokens with the shared trainer.
 
@@ -65,6 +66,7 @@ def train(
     Example: `musiclm stage train semantic --tokens corpus/tokens --out runs/semantic`
     """
     from musiclm.cli import checks
+    from musiclm.devices import trainer_device
     from musiclm.errors import Interrupted, UserError
     from musiclm.io import check_output_dir
     from musiclm.stages.lm import save_stage, stage_config
@@ -72,6 +74,7 @@ def train(
     from musiclm.training import TrainConfig, Trainer
     from musiclm.training.checkpoint import kept_message
 
+    dev = trainer_device(device)  # a missing GPU is refused before any work
     checks.count("--steps", steps)
     checks.count("--batch-size", batch_size)
     checks.number("--lr", lr, low=0, low_open=True)
@@ -102,7 +105,7 @@ def train(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,
         save_every=max(1, min(500, steps)),
     )  # fmt: skip
-    trainer = Trainer(task, train_cfg)
+    trainer = Trainer(task, train_cfg, device=dev)
     try:
         result = trainer.fit(resume=resume)
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ from musiclm.codec.framecodec import FrameDecoder, FrameEncoder
 from musiclm.codec.quantize import ResidualVQ
 from musiclm.codec.seanet import SEANetDecoder, SEANetEncoder
 from musiclm.codec.spectral import SpectralDecoder, SpectralEncoder
+from musiclm.devices import resolve_device
 from musiclm.errors import UserError
 from musiclm.io import as_mono, check_rate, resample
 
@@ -226,9 +227,12 @@ class Codec(nn.Module):
         )
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> Codec:
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None
+    ) -> Codec:
         """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled codec
         (v1), ``"v1"`` or ``"v2"`` a bundled codec by name (unless a folder has that name).
+        ``device``: where it runs (``None``: the CPU; ``"auto"``: a GPU if there is one).
 
         Raises:
             UserError: no such folder, no bundled codec, or weights that do not fit the config.
@@ -253,7 +257,7 @@ class Codec(nn.Module):
             raise UserError(
                 f"{path}: the weights do not match its codec config ({' '.join(detail[:3])})"
             ) from None
-        return model.eval()
+        return model.eval() if device is None else model.to(resolve_device(device)).eval()
 
     # -- checks ------------------------------------------------------------------------------
 

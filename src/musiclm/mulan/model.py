@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from musiclm.devices import resolve_device
 from musiclm.errors import UserError
 from musiclm.io import as_mono, check_rate, resample
 from musiclm.mulan.audio import AudioTower, split_windows
@@ -249,8 +250,11 @@ class MuLan(nn.Module):
         save_pretrained(self, self.config.to_dict(), path, dtype=dtype)
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> MuLan:
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None
+    ) -> MuLan:
         """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled model.
+        ``device``: where it runs (``None``: the CPU; ``"auto"``: a GPU if there is one).
 
         Raises:
             UserError: no such folder, no bundled model, weights that do not fit the
@@ -274,4 +278,4 @@ class MuLan(nn.Module):
             raise UserError(
                 f"{path}: the weights do not match its MuLan config ({' '.join(detail[:3])})"
             ) from None
-        return model.eval()
+        return model.eval() if device is None else model.to(resolve_device(device)).eval()

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from musiclm.devices import resolve_device
 from musiclm.errors import UserError
 from musiclm.io import atomic_path
 from musiclm.modules.kmeans import nearest
@@ -160,8 +161,11 @@ class SemanticTokenizer(nn.Module):
         save_pretrained(self, self.config.to_dict(), path, dtype=torch.float32)
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> SemanticTokenizer:
+    def from_pretrained(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None
+    ) -> SemanticTokenizer:
         """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled one.
+        ``device``: where it runs (``None``: the CPU; ``"auto"``: a GPU if there is one).
 
         Raises:
             UserError: no such folder, no bundled tokenizer, or weights that do not fit.
@@ -186,7 +190,7 @@ class SemanticTokenizer(nn.Module):
             raise UserError(
                 f"{path}: the weights do not match its semantic config ({detail})"
             ) from None
-        return model.eval()
+        return model.eval() if device is None else model.to(resolve_device(device)).eval()
 
 
 def save_tokens(path: str | os.PathLike, tokens: np.ndarray, tokenizer: SemanticTokenizer) -> None:

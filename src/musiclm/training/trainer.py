@@ -104,9 +104,12 @@ class Trainer:
     unwrapped from any distributed wrapper.
     """
 
-    def __init__(self, task: TrainTask, config: TrainConfig):
+    def __init__(self, task: TrainTask, config: TrainConfig, device: str | None = None):
+        """``device``: ``"cpu"`` keeps training on the CPU even where a GPU is; ``None`` (or
+        any other) lets Accelerate choose (a GPU if there is one, per process)."""
         config.validate()
         self.task, self.config = task, config
+        self.device = device
         self.model: Any = None
 
     # ---- setup ------------------------------------------------------------------------
@@ -146,6 +149,7 @@ class Trainer:
         cfg, task = self.config, self.task
         # torchrun without a GPU: Accelerate only picks gloo when told it runs on CPU.
         cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+        cpu = cpu or str(self.device) == "cpu"
         acc = Accelerator(
             cpu=cpu,
             mixed_precision=cfg.mixed_precision,

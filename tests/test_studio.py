@@ -1,0 +1,149 @@
+"""The studio (``musiclm ui``): input checks, the ``/generate`` API through gradio_client,
+and the page in a real headless Chromium (selenium + Debian's chromium-driver)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import urllib.request
+
+import pytest
+
+from musiclm.cli.main import main
+from musiclm.pipeline import MusicLM
+
+gr = pytest.importorskip("gradio", reason="the studio needs the [ui] extra (pip install gradio)")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def debug_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model")
+    MusicLM.debug(attributes=True).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(debug_model, tmp_path_factory):
+    from musiclm.studio import build_app
+
+    out = tmp_path_factory.mktemp("takes")
+    model = MusicLM.from_pretrained(debug_model)
+    app = build_app(model, out, "debug")
+    app.queue()
+    port = _free_port()
+    _, url, _ = app.launch(server_port=port, prevent_thread_lock=True, quiet=True,
+                           allowed_paths=[str(out)])  # fmt: skip
+    yield url, out
+    app.close()
+
+
+def test_check_inputs_names_each_bad_control():
+    from musiclm.studio import check_inputs
+
+    model = MusicLM.debug(attributes=True)
+    assert check_inputs(model, "calm piano", 2, 0) == {}
+    assert set(check_inputs(model, "   ", 2, 0)) == {"prompt"}
+    assert set(check_inputs(model, "x" * 501, 2, 0)) == {"prompt"}
+    assert set(check_inputs(model, "a", 0.1, 0)) == {"seconds"}
+    assert set(check_inputs(model, "a", float("nan"), 0)) == {"seconds"}
+    assert set(check_inputs(model, "a", 2, 1.5)) == {"seed"}
+    assert set(check_inputs(model, "a", 2, -1)) == {"seed"}
+    assert check_inputs(model, "a", 2, 1.5, random_seed=True) == {}  # the seed is unused
+    assert set(check_inputs(model, "a", 2, 0, tempo=1000)) == {"tempo"}
+    assert set(check_inputs(model, "a", 2, 0, key="H major")) == {"key"}
+
+
+def test_api_generate_returns_the_wav_and_survives_bad_input(server):
+    from gradio_client import Client
+
+    url, out = server
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="Write a prompt"):
+        client.predict("   ", 2, 0, api_name="/generate")
+    with pytest.raises(Exception, match="Seconds must be"):
+        client.predict("calm piano", 1000, 0, api_name="/generate")
+    wav = client.predict("calm solo piano", 2, 5, api_name="/generate")  # still serving
+    import soundfile as sf
+
+    y, sr = sf.read(wav)
+    assert sr == 8000 and len(y) == 2 * 8000
+    sidecars = [json.loads(p.read_text()) for p in out.glob("take_*.json")]
+    assert any(s["prompt"] == "calm solo piano" and s["seed"] == 5 for s in sidecars)
+
+
+def test_port_in_use_is_one_line(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["ui", "--port", str(port), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot serve on 127.0.0.1:")
+
+
+@pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="no chromium + chromedriver here (apt-get install chromium chromium-driver; "
+    "`make setup` installs them as root)",
+)
+def test_page_in_a_real_browser(server):
+    """Type a prompt, make a 2 s take, wait for the audio player's source, read its sidecar."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, out = server
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1100"):  # fmt: skip
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        wait = WebDriverWait(driver, 90)
+        driver.get(url)
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#prompt textarea")))
+        box.send_keys("a calm browser tune")
+        seconds = driver.find_element(By.CSS_SELECTOR, "#seconds input")
+        seconds.clear()
+        seconds.send_keys("2")
+        driver.find_element(By.CSS_SELECTOR, "#generate").click()
+
+        # the player (Gradio's waveform player) has loaded its source: it knows its length
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".take-audio #duration"))
+        wait.until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".take-audio #duration").text == "0:02"
+        )
+        link = driver.find_element(By.CSS_SELECTOR, ".take-audio a[data-testid=download-link]")
+        src = link.get_attribute("href")
+        assert src.endswith(".wav")
+        with urllib.request.urlopen(src) as r:  # the player's file is served
+            assert r.read(4) == b"RIFF"
+        links = wait.until(lambda d: [
+            a.get_attribute("href") for a in d.find_elements(By.CSS_SELECTOR, ".take a")
+            if (a.get_attribute("href") or "").endswith(".json")
+        ])  # fmt: skip
+        with urllib.request.urlopen(links[0]) as r:
+            sidecar = json.loads(r.read())
+        assert sidecar["prompt"] == "a calm browser tune" and sidecar["seconds"] == 2
+        assert isinstance(sidecar["seed"], int) and sidecar["sample_rate"] == 8000
+        # bad input: a message in the page, and the server keeps serving
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.BACKSPACE)  # .clear() does not reach Gradio's input handler
+        driver.find_element(By.CSS_SELECTOR, "#generate").click()
+        wait.until(lambda d: "Write a prompt" in d.page_source)
+    finally:
+        driver.quit()
