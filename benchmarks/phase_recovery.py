@@ -81,9 +81,10 @@ def main() -> None:
                 cs = [chroma_frame_correlation(y[: len(e)], e, SR) for y, (e, _) in zip(clips, res)]
                 sc = [spectral_convergence(y[: len(e)], e) for y, (e, _) in zip(clips, res)]
                 t = statistics.median(invert(ten, n_fft, hop, iters, init)[1] for _ in range(3))
+                med_c, med_sc = statistics.median(cs), statistics.median(sc)
                 print(f"| n_fft {n_fft}, hop {hop}, {init} phase, {iters} iterations "
-                      f"| {statistics.median(cs):.3f} | {min(cs):.3f} | {statistics.median(sc):.3f} "
-                      f"| {10 / t:.0f}x |", flush=True)  # fmt: skip
+                      f"| {med_c:.3f} | {min(cs):.3f} | {med_sc:.3f} | {10 / t:.0f}x |",
+                      flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
