@@ -159,8 +159,8 @@ PRESETS: dict[str, dict] = {
     ),
     # Codec v2: magnitude-domain, phase by fast Griffin-Lim; 24 kHz, 50 Hz, RVQ 12 x 1024 =
     # 6 kbps as MusicLM's SoundStream. n_fft 2048 at hop 480 by measurement: unquantised,
-    # it kept chroma 0.99 after 32 iterations vs 0.97 at 1920 and 0.91 at n_fft 1024 / hop
-    # 240 (docs/codec.md).
+    # from zero phase it kept chroma 0.99 after 32 iterations vs 0.97 at 1920 and 0.91 at
+    # n_fft 1024 / hop 240 (from the peak-locked start 1920 is as good; docs/codec.md).
     "spectral": dict(
         family="spectral", sample_rate=24000, latent_dim=128, channels=256, n_blocks=4,
         n_fft=2048, hop_length=480, levels=12, codebook_size=1024,
