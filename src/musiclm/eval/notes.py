@@ -26,6 +26,7 @@ Notes = tuple[np.ndarray, np.ndarray]  # intervals (N, 2) in s, pitches (N,) in 
 
 def available() -> bool:
     """True when basic-pitch and mir_eval import."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up log lines
     try:
         import basic_pitch  # noqa: F401
         import mir_eval  # noqa: F401
