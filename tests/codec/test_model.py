@@ -17,16 +17,6 @@ from musiclm.errors import UserError
 DEBUG = ("debug", "debug-seanet", "debug-spectral")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Debug models are too small to share between threads; on a loaded 2-core machine two
-    threads made the training test 7-12x slower (spin-waiting), one thread is not."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make(name: str = "debug", seed: int = 0) -> Codec:
     torch.manual_seed(seed)
     return Codec(CodecConfig.preset(name)).eval()

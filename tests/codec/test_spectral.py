@@ -17,14 +17,6 @@ from musiclm.codec.tokens import CodeFile, load_codes, save_codes
 from musiclm.codec.train import CodecLossConfig, CodecTask
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def chord(seconds: float, sr: int, freqs=(261.63, 329.63, 392.0)) -> np.ndarray:
     """A C major triad with decaying notes re-struck every half second, and a melody."""
     t = np.arange(int(seconds * sr)) / sr

@@ -150,15 +150,16 @@ class Codec(nn.Module):
             :class:`CodecOutput` with ``audio (B, ceil(T / hop) * hop)``.
         """
         audio = self._pad(self._check_batch(audio))
-        z = self._latent(audio)  # (B, D, frames)
-        q = self.quantizer(z, n_levels=self._check_levels(n_levels, allow_none=True))
+        levels = self._check_levels(n_levels, allow_none=True)
         if self.config.family != "spectral":
+            q = self.quantizer(self._latent(audio), n_levels=levels)  # latent (B, D, frames)
             return CodecOutput(
                 self.decoder(q.quantized), q.codes, q.commit_loss, q.perplexity, q.n_levels
             )
+        target = self.encoder.log_magnitude(audio)  # one STFT: the input and the target
+        q = self.quantizer(self.encoder.encode(target) * self.latent_scale, n_levels=levels)
         log_mag = self.decoder.predict(q.quantized)
         out = self.decoder.synthesize(log_mag) if synthesize else audio.new_zeros(audio.shape[0], 0)
-        target = self.encoder.log_magnitude(audio)
         return CodecOutput(out, q.codes, q.commit_loss, q.perplexity, q.n_levels, log_mag, target)
 
     # -- tensors in, tensors out -----------------------------------------------------------

@@ -52,9 +52,12 @@ class SpectralEncoder(nn.Module):
             spec = stft(audio.float(), self.n_fft, self.hop, self.window.float())[..., :-1]
             return spec.abs().clamp_min(MAG_FLOOR).log()
 
+    def encode(self, log_mag: Tensor) -> Tensor:
+        """:meth:`log_magnitude` output -> latent (training reuses it as the target)."""
+        return self.proj(self.backbone(log_mag)).transpose(1, 2)  # (B, latent_dim, frames)
+
     def forward(self, audio: Tensor) -> Tensor:
-        x = self.backbone(self.log_magnitude(audio))  # (B, frames, channels)
-        return self.proj(x).transpose(1, 2)
+        return self.encode(self.log_magnitude(audio))
 
 
 class SpectralDecoder(nn.Module):

@@ -1,0 +1,16 @@
+"""Shared fixtures of the codec tests."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Debug models are too small to share between threads; on a loaded 2-core machine two
+    threads made the training test 7-12x slower (spin-waiting), one thread is not."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
