@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm.codec.evaluate import OPUS_KBPS, evaluate, metrics, opus_round_trip, table
 from musiclm.codec.model import Codec
 from musiclm.data.manifest import read_manifest, resolve
 from musiclm.data.synth.engine import SynthConfig, synth_corpus
+from musiclm.eval.codec import OPUS_KBPS, evaluate, metrics, opus_round_trip, table
 from musiclm.io import read_audio
 from musiclm.spectrogram import save_spectrograms
 

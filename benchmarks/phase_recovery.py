@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm.codec.evaluate import opus_round_trip
 from musiclm.codec.losses import chroma_frame_correlation, spectral_convergence
 from musiclm.codec.phase import griffin_lim, stft
 from musiclm.data.manifest import read_manifest, resolve
 from musiclm.data.synth.engine import SynthConfig, synth_corpus
+from musiclm.eval.codec import opus_round_trip
 from musiclm.io import read_audio
 
 SR = 24000

@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from musiclm.stages.lm import StageLM, stage_config
+from musiclm.stages.config import stage_config
+from musiclm.stages.lm import StageLM
 from musiclm.stages.sampling import SamplingOptions, sample
 
 

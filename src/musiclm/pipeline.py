@@ -180,8 +180,8 @@ class MusicLM:
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
         from musiclm.mulan.model import MuLan
+        from musiclm.stages.config import StageConfig
         from musiclm.stages.layout import LayoutConfig
-        from musiclm.stages.lm import StageConfig
 
         torch.manual_seed(seed)
         mulan = MuLan(MuLanConfig.preset("debug")).eval()
@@ -270,7 +270,8 @@ class MusicLM:
         """The tempo (bpm) and key each prompt is generated at: ``tempo``/``key`` when
         given, else what the text states, else None (the model decides). Models without
         tempo and key tokens give None, and refuse explicit values."""
-        from musiclm.stages.attributes import key_index, key_name, parse_key, parse_tempo
+        from musiclm.stages.attributes import parse_tempo
+        from musiclm.theory import key_index, key_name, parse_key
 
         if not self.takes_attributes:
             if tempo is not None or key is not None:
@@ -283,7 +284,7 @@ class MusicLM:
         if key is not None:
             parts = key.split()
             try:
-                fixed = key_index(parts[0], parts[1] if len(parts) > 1 else "major")
+                fixed = key_index(parts[0], " ".join(parts[1:]) or "major")
             except (ValueError, IndexError):
                 raise UserError(
                     f"unknown key {key!r}; write e.g. 'C major' or 'F# minor'"
@@ -299,7 +300,8 @@ class MusicLM:
 
     @staticmethod
     def _attribute_ids(attrs: list[dict]) -> dict[str, torch.Tensor]:
-        from musiclm.stages.attributes import key_index, tempo_bin
+        from musiclm.stages.attributes import tempo_bin
+        from musiclm.theory import key_index
 
         tempo = [tempo_bin(a["tempo"]) if a["tempo"] else -1 for a in attrs]
         key = [key_index(*a["key"].split()) if a["key"] else -1 for a in attrs]

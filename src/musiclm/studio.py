@@ -109,7 +109,7 @@ class Studio:
 
         ``seed`` None draws one (and records it). ``progress(stage, done, total)`` as the
         pipeline calls it. Raises :class:`UserError` on bad values."""
-        from musiclm.cli.generate import write_piece
+        from musiclm.piece import write_piece
 
         bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key)
         if bad:

@@ -82,7 +82,7 @@ def test_an_interrupted_stage_train_says_which_checkpoint_it_kept(tmp_path, caps
     monkeypatch.setattr(Trainer, "fit", stop)
     monkeypatch.setattr("musiclm.stages.train.layout_from_tokens", lambda *a: {})
     monkeypatch.setattr("musiclm.stages.train.StageTask", lambda *a, **kw: None)
-    monkeypatch.setattr("musiclm.stages.lm.stage_config", lambda *a, **kw: None)
+    monkeypatch.setattr("musiclm.stages.config.stage_config", lambda *a, **kw: None)
     run = tmp_path / "run"
     argv = ["stage", "train", "semantic", "--tokens", str(tmp_path), "-o", str(run)]
     assert main(argv) == 130

@@ -48,7 +48,7 @@ def test_key_of_a_held_chord():
     assert estimate_key(_triad(62, minor=False), SR) == "D major"
     assert estimate_key(_triad(64, minor=True), SR) == "E minor"
     assert estimate_key(np.zeros(SR, np.float32), SR) == "none"
-    assert normalise_key("bb Minor") == "A# minor" and normalise_key("C") == "C major"
+    assert normalise_key("a# Minor") == "Bb minor" and normalise_key("C") == "C major"
     with pytest.raises(ValueError):
         normalise_key("H major")
 

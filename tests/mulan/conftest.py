@@ -1,23 +1,13 @@
-"""Shared fixtures: one thread, a debug MuLan, a tiny captioned corpus of tones."""
+"""Shared fixtures: a debug MuLan, a tiny captioned corpus of tones."""
 
 from __future__ import annotations
 
 import pytest
 import soundfile as sf
-import torch
 from mulan_helpers import make, tone
 
 from musiclm.data.manifest import ClipRecord, write_manifest
 from musiclm.mulan.model import MuLan
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Debug towers are too small to share between threads on a loaded 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture

@@ -9,15 +9,6 @@ from musiclm.data.manifest import ClipRecord, write_manifest
 from musiclm.semantic import TrainSettings, fit_semantic
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a busy 2-core machine: one thread is much faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
     """Eight 4 s clips cycling through pairs of chords, with a manifest."""

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from musiclm.stages.config import StageConfig
 from musiclm.stages.layout import LayoutConfig
-from musiclm.stages.lm import StageConfig, StageLM
+from musiclm.stages.lm import StageLM
 from musiclm.stages.sampling import SamplingOptions
 
 SMALL = dict(

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from musiclm.errors import UserError
+from musiclm.stages.config import StageConfig
 from musiclm.stages.layout import LayoutConfig
-from musiclm.stages.lm import StageConfig
 from musiclm.stages.train import StageDataset, StageTask
-from musiclm.tokenize.store import write_meta, write_shard
+from musiclm.tokens import write_meta, write_shard
 from musiclm.training import TrainConfig, Trainer
 
 LAYOUT = dict(
@@ -166,7 +166,8 @@ def test_token_files_without_model_facts_are_refused(tmp_path):
 
 
 def test_save_and_load_round_trip(tmp_path):
-    from musiclm.stages.lm import StageLM, load_stage, save_stage, stage_config
+    from musiclm.stages.config import stage_config
+    from musiclm.stages.lm import StageLM, load_stage, save_stage
 
     torch.manual_seed(0)
     model = StageLM(stage_config("semantic", "debug", **LAYOUT)).eval()
@@ -183,7 +184,8 @@ def test_save_and_load_round_trip(tmp_path):
 def test_saved_stages_store_only_the_embedding_rows_they_use(kind, tmp_path):
     from safetensors import safe_open
 
-    from musiclm.stages.lm import StageLM, load_stage, save_stage, stage_config
+    from musiclm.stages.config import stage_config
+    from musiclm.stages.lm import StageLM, load_stage, save_stage
 
     torch.manual_seed(0)
     model = StageLM(stage_config(kind, "debug", **LAYOUT)).eval()

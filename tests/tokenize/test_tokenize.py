@@ -8,7 +8,7 @@ from musiclm.codec.model import Codec
 from musiclm.data.manifest import ClipRecord, write_manifest
 from musiclm.errors import UserError
 from musiclm.tokenize import TokenStore, fingerprint, tokenize_corpus
-from musiclm.tokenize.store import read_shard, write_shard
+from musiclm.tokens import read_shard, write_shard
 
 
 def _tone(path, seconds, rate, freq):
@@ -139,7 +139,8 @@ def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
 
 def test_attribute_tokens_come_from_the_manifest(tmp_path, capsys):
     from musiclm.cli.main import main
-    from musiclm.stages.attributes import key_index, tempo_bin
+    from musiclm.stages.attributes import tempo_bin
+    from musiclm.theory import key_index
 
     records = [_tone(tmp_path / f"a{i}.wav", 0.5, 8000, 300) for i in range(3)]
     for rec, (tempo, key, mode) in zip(

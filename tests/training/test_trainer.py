@@ -28,15 +28,6 @@ from musiclm.training import (
 from musiclm.training.checkpoint import list_checkpoints
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Toy models: one thread is ~100x faster than two spinning on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class Noisy(Dataset):
     """y = x @ w + noise, with fresh noise drawn in __getitem__ (exercises item seeding)."""
 

@@ -171,10 +171,10 @@ def evaluate(
     note F1 of a transcription against the clip's MIDI beside the original's own F1.
     """
     from musiclm.cli import checks
-    from musiclm.codec.evaluate import evaluate as run
-    from musiclm.codec.evaluate import table
     from musiclm.codec.model import Codec
     from musiclm.data.manifest import read_manifest, resolve
+    from musiclm.eval.codec import evaluate as run
+    from musiclm.eval.codec import table
     from musiclm.io import read_audio
 
     checks.count("--clips", clips)

@@ -116,6 +116,7 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
     from tqdm.auto import tqdm
 
     from musiclm.errors import Interrupted
+    from musiclm.piece import write_piece
 
     bars: dict[str, tqdm] = {}
 
@@ -169,16 +170,3 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
             f"({seconds * len(captions) / wall:.2f}x real time)",
             err=True,
         )
-
-
-def write_piece(path: Path, caption: str, y, net, spectrogram: bool, meta: dict) -> None:
-    """The WAV, its PNG and last its JSON sidecar (a piece with a sidecar is complete)."""
-    from musiclm.io import write_audio, write_json_atomic
-    from musiclm.pipeline import describe
-
-    write_audio(path, y, net.sample_rate)
-    if spectrogram:
-        from musiclm.spectrogram import save_spectrograms
-
-        save_spectrograms(path.with_suffix(".png"), {caption: y}, net.sample_rate)
-    write_json_atomic(path.with_suffix(".json"), {**meta, **describe(net)})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import typer
@@ -69,7 +68,8 @@ def train(
     from musiclm.devices import trainer_device
     from musiclm.errors import Interrupted, UserError
     from musiclm.io import check_output_dir
-    from musiclm.stages.lm import save_stage, stage_config
+    from musiclm.stages.config import stage_config
+    from musiclm.stages.lm import save_stage
     from musiclm.stages.train import StageTask, layout_from_tokens
     from musiclm.training import TrainConfig, Trainer
     from musiclm.training.checkpoint import kept_message
@@ -94,12 +94,8 @@ def train(
         raise UserError(f"--init-from {init_from}: no stage there (config.json missing)")
     if beats and not attributes:
         raise UserError("--beats needs --attributes (the beat grid comes from the tempo)")
-    if attributes and kind != "fine":
-        layout["attributes"] = True
-        layout["beats"] = beats
-    cfg = stage_config(kind, config, pattern=pattern, **layout)
-    if text_cond > 0 and kind != "fine":
-        cfg = dataclasses.replace(cfg, text_cond=text_cond)
+    cfg = stage_config(kind, config, pattern=pattern, attributes=attributes, beats=beats,
+                       text_cond=text_cond, **layout)  # fmt: skip
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

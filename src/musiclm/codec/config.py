@@ -19,14 +19,11 @@ the frame codec 2.9M params took ~0.19 s/step, reached 0.46 in the same time and
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
-from musiclm.configs import dataclass_from_dict
-from musiclm.errors import UserError
+from musiclm.configs import Config, config_hash
 
 FORMAT_VERSION = 1
 FAMILIES = ("seanet", "frame", "spectral")
@@ -34,7 +31,9 @@ DECODE_ONLY = ("gla_iters", "gla_momentum")
 
 
 @dataclass
-class CodecConfig:
+class CodecConfig(Config):
+    NAME: ClassVar[str] = "codec"
+
     family: str = "frame"  # "seanet" | "frame" | "spectral"
     sample_rate: int = 24000  # MusicLM / SoundStream: 24 kHz mono
     latent_dim: int = 128  # width of the quantized latent (RVQ dim)
@@ -114,32 +113,7 @@ class CodecConfig:
         config without its decode-only settings (Griffin-Lim iterations and momentum
         change how codes sound, not what they mean)."""
         d = {k: v for k, v in self.to_dict().items() if k not in DECODE_ONLY}
-        text = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return f"{self.family}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["strides"] = list(self.strides)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CodecConfig:
-        """Rebuild from :meth:`to_dict` output; UserError for unknown keys or bad values."""
-        return dataclass_from_dict(cls, d, "codec config")
-
-    def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces): the
-        same digest ``musiclm.training.checkpoint`` writes as ``config_hash``."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    @classmethod
-    def preset(cls, name: str) -> CodecConfig:
-        """A named configuration: ``debug``, ``debug-seanet``, ``tiny``, ``tiny-seanet``,
-        ``base``."""
-        if name not in PRESETS:
-            raise UserError(f"unknown codec preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(**PRESETS[name])
+        return f"{self.family}-{config_hash(d)[:8]}"
 
 
 PRESETS: dict[str, dict] = {
@@ -182,3 +156,4 @@ PRESETS: dict[str, dict] = {
         strides=(3, 4, 5, 8), levels=12, codebook_size=1024,
     ),
 }  # fmt: skip
+CodecConfig.PRESETS = PRESETS  # the names CodecConfig.preset() knows

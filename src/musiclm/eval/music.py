@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from musiclm.stages.attributes import FLATS, PITCHES  # one spelling of the 12 tonics
+from musiclm.theory import key_name, pitch_class, pitch_name
 
 KEY_RATE = 22050
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
@@ -58,7 +58,7 @@ def key_fit(audio: np.ndarray, sample_rate: int) -> tuple[str, float]:
         for tonic in range(12):
             r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
             if r > best_r:
-                best, best_r = f"{PITCHES[tonic]} {mode}", r
+                best, best_r = f"{pitch_name(tonic)} {mode}", r
     return best, float(best_r)
 
 
@@ -73,18 +73,19 @@ def key_strength(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def normalise_key(key: str) -> str:
-    """'d major', 'Bb Minor', 'C' -> 'D major', 'A# minor', 'C major'."""
+    """'d major', 'A# Minor', 'C' -> 'D major', 'Bb minor', 'C major' (the spelling of
+    :mod:`musiclm.theory`)."""
     parts = key.strip().split()
     if not parts:
         raise ValueError("empty key")
-    tonic = parts[0][0].upper() + parts[0][1:]
-    tonic = FLATS.get(tonic, tonic)
-    if tonic not in PITCHES:
-        raise ValueError(f"unknown tonic in key {key!r}")
+    try:
+        tonic = pitch_class(parts[0])
+    except ValueError:
+        raise ValueError(f"unknown tonic in key {key!r}") from None
     mode = parts[1].lower() if len(parts) > 1 else "major"
     if mode not in ("major", "minor"):
         raise ValueError(f"unknown mode in key {key!r}")
-    return f"{tonic} {mode}"
+    return key_name(tonic + 12 * (mode == "minor"))
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -11,12 +11,10 @@ size a CPU can train).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
+from typing import ClassVar
 
-from musiclm.configs import dataclass_from_dict
-from musiclm.errors import UserError
+from musiclm.configs import Config
 
 FORMAT_VERSION = 1
 TEXT_ENCODERS = ("minilm", "debug")
@@ -25,7 +23,9 @@ MINILM_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 
 
 @dataclass
-class MuLanConfig:
+class MuLanConfig(Config):
+    NAME: ClassVar[str] = "MuLan"
+
     # -- text tower
     text_encoder: str = "minilm"  # "minilm" (pretrained, offline) | "debug" (random, tiny)
     unfreeze_layers: int = 0  # top MiniLM layers trained with the rest (0: frozen encoder)
@@ -111,32 +111,9 @@ class MuLanConfig:
         """Samples in one audio window at :attr:`sample_rate`."""
         return round(self.window_seconds * self.sample_rate)
 
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["conv_channels"] = list(self.conv_channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> MuLanConfig:
-        """Rebuild from :meth:`to_dict` output; UserError for unknown keys or bad values."""
-        return dataclass_from_dict(cls, d, "MuLan config")
-
-    def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces): the
-        same digest ``musiclm.training.checkpoint`` writes as ``config_hash``."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
     def replace(self, **changes) -> MuLanConfig:
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def preset(cls, name: str) -> MuLanConfig:
-        """A named configuration: ``debug``, ``tiny`` or ``base``."""
-        if name not in PRESETS:
-            raise UserError(f"unknown MuLan preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(**PRESETS[name])
 
 
 PRESETS: dict[str, dict] = {
@@ -163,3 +140,4 @@ PRESETS: dict[str, dict] = {
         embed_dim=128, rvq_levels=12, rvq_codebook_size=1024,
     ),
 }  # fmt: skip
+MuLanConfig.PRESETS = PRESETS  # the names MuLanConfig.preset() knows

@@ -14,18 +14,19 @@ Analysis runs at 16 kHz (w2v-BERT's rate) with a hop of 640 samples: 25 frames p
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
+from typing import ClassVar
 
-from musiclm.configs import dataclass_from_dict
+from musiclm.configs import Config
 from musiclm.errors import UserError
 
 FORMAT_VERSION = 1
 
 
 @dataclass
-class SemanticConfig:
+class SemanticConfig(Config):
+    NAME: ClassVar[str] = "semantic"
+
     # -- frame features (every iteration) -------------------------------------------------
     sample_rate: int = 16000  # analysis rate; input of any rate is resampled (soxr)
     hop_length: int = 640  # 16000 / 640 = 25 Hz, MusicLM's semantic frame rate
@@ -105,34 +106,12 @@ class SemanticConfig:
     def window_frames(self) -> int:
         return max(1, round(self.window_seconds * self.frame_rate))
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SemanticConfig:
-        """Rebuild from :meth:`to_dict` output; UserError for unknown keys or bad values."""
-        return dataclass_from_dict(cls, d, "semantic config")
-
-    def hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (sorted keys, no spaces), as
-        :meth:`musiclm.codec.config.CodecConfig.hash`. It names the recipe, not the fitted
-        weights: :attr:`SemanticTokenizer.fingerprint` names those."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
     def replace(self, **changes) -> SemanticConfig:
         """A validated copy with some fields changed; UserError for bad values."""
         try:
             return dataclasses.replace(self, **changes)
         except (TypeError, ValueError) as e:
             raise UserError(f"invalid semantic config: {e}") from None
-
-    @classmethod
-    def preset(cls, name: str) -> SemanticConfig:
-        """A named configuration: ``debug``, ``tiny``, ``base``."""
-        if name not in PRESETS:
-            raise UserError(f"unknown semantic preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(**PRESETS[name])
 
 
 PRESETS: dict[str, dict] = {
@@ -158,3 +137,4 @@ PRESETS: dict[str, dict] = {
         pos_kernel=63, layer=7, window_seconds=15.0,
     ),
 }  # fmt: skip
+SemanticConfig.PRESETS = PRESETS  # the names SemanticConfig.preset() knows

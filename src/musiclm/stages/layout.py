@@ -31,15 +31,16 @@ the model need not count frames to play on the beat.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from musiclm.configs import dataclass_from_dict
-from musiclm.stages.attributes import BEAT_PHASES, N_KEYS, TEMPO_BINS
+from musiclm.configs import Config
+from musiclm.stages.attributes import BEAT_PHASES, TEMPO_BINS
 from musiclm.stages.patterns import delay, flatten
+from musiclm.theory import N_KEYS
 
 PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
 N_SPECIAL = 4
@@ -48,7 +49,9 @@ PATTERNS = ("flat", "delay")
 
 
 @dataclass
-class LayoutConfig:
+class LayoutConfig(Config):
+    NAME: ClassVar[str] = "layout"
+
     kind: str = "semantic"  # semantic | coarse | fine
     pattern: str = "delay"  # acoustic targets: flat (paper) | delay (MusicGen)
     mulan_levels: int = 12
@@ -67,13 +70,6 @@ class LayoutConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
             raise ValueError(f"kind must be in {KINDS} and pattern in {PATTERNS}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LayoutConfig:
-        return dataclass_from_dict(cls, d, "layout config")
 
     # -- vocabulary ranges -------------------------------------------------------------
 

@@ -20,9 +20,9 @@ import torch
 from torch.utils.data import Dataset
 
 from musiclm.errors import UserError
-from musiclm.stages.lm import StageConfig, StageLM, load_stage
-from musiclm.tokenize.store import TokenStore
-from musiclm.tokenize.tokenizers import MULAN_WINDOW_S
+from musiclm.stages.config import StageConfig
+from musiclm.stages.lm import StageLM, load_stage
+from musiclm.tokens import TokenStore, mulan_window_at
 from musiclm.training import TrainTask
 
 NEEDS = {"semantic": ("mulan", "semantic"), "coarse": ("mulan", "semantic", "acoustic"),
@@ -111,10 +111,7 @@ class StageDataset(Dataset):
         target: torch.Tensor
         if lay.conditioned:
             mulan = self.stores["mulan"][clip]["tokens"]  # (levels, windows)
-            window = min(
-                int((start + cfg.window_seconds / 2) // MULAN_WINDOW_S), mulan.shape[1] - 1
-            )
-            tokens = mulan[:, window]
+            tokens = mulan[:, mulan_window_at(start, cfg.window_seconds, mulan.shape[1])]
             if self.captions is not None and clip in self.captions:
                 text = self.captions[clip]["tokens"]  # (levels, captions)
                 if not self.train:  # validation: the first caption, as a prompt would be

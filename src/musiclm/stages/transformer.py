@@ -13,18 +13,20 @@ each step predicts one token of every codebook level.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from musiclm.configs import dataclass_from_dict
+from musiclm.configs import Config
 
 
 @dataclass
-class TransformerConfig:
+class TransformerConfig(Config):
+    NAME: ClassVar[str] = "transformer"
+
     vocab_size: int  # tokens per stream (including any special ids the stage reserves)
     dim: int = 256
     n_layers: int = 4
@@ -43,13 +45,6 @@ class TransformerConfig:
         for name in ("vocab_size", "n_layers", "max_len", "n_streams", "mlp_ratio"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TransformerConfig:
-        return dataclass_from_dict(cls, d, "transformer config")
 
 
 def rope_tables(head_dim: int, length: int, base: float) -> tuple[Tensor, Tensor]:

@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 from musiclm.data.manifest import ClipRecord, manifest_path, read_manifest, resolve
 from musiclm.errors import UserError
 from musiclm.io import check_output_dir, folder_lock, read_audio, remove_temporaries
-from musiclm.tokenize.store import read_meta, read_shard, shard_path, write_meta, write_shard
 from musiclm.tokenize.tokenizers import KINDS, TokenKind
+from musiclm.tokens import read_meta, read_shard, shard_path, write_meta, write_shard
 
 ModelPaths = Mapping[str, "str | os.PathLike | None"]
 
@@ -128,7 +128,7 @@ def tokenize_corpus(
 
     Args:
         corpus: a corpus folder or ``manifest.jsonl``.
-        out: output folder; one sub-folder per kind (see :mod:`musiclm.tokenize.store`).
+        out: output folder; one sub-folder per kind (see :mod:`musiclm.tokens`).
         models: ``{kind: model folder or None for the bundled model}`` for kinds among
             ``acoustic``, ``semantic``, ``mulan``.
         shard_size: clips per shard file (the unit of resuming and of parallel work).

@@ -30,9 +30,7 @@ import numpy as np
 import torch
 
 from musiclm.errors import UserError
-
-MULAN_WINDOW_S = 10.0  # MuLan's audio tower sees ~10 s windows (arXiv 2208.12415)
-MULAN_MIN_TAIL_S = 2.0  # a shorter tail after the last full window is dropped
+from musiclm.tokens import MULAN_WINDOW_S, mulan_window_starts
 
 
 def fingerprint(model: Any) -> str:
@@ -113,10 +111,7 @@ class MuLanTokens(TokenKind):
 
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         window = int(round(MULAN_WINDOW_S * sample_rate))
-        starts = list(range(0, max(1, len(audio) - window + 1), window))
-        tail = len(audio) - (starts[-1] + window)
-        if tail >= MULAN_MIN_TAIL_S * sample_rate:
-            starts.append(starts[-1] + window)
+        starts = mulan_window_starts(len(audio), sample_rate)
         emb = np.stack([self.model.embed_audio(audio[s : s + window], sample_rate) for s in starts])
         tokens = np.asarray(self.model.tokens(emb))  # (windows, levels)
         size = int(getattr(self.model.config, "rvq_codebook_size", 1 << 15))
@@ -145,7 +140,8 @@ class AttributeTokens(TokenKind):
     kind = "attributes"
 
     def __init__(self, model: Any = None):
-        from musiclm.stages.attributes import N_KEYS, TEMPO_BINS, TEMPO_MAX, TEMPO_MIN
+        from musiclm.stages.attributes import TEMPO_BINS, TEMPO_MAX, TEMPO_MIN
+        from musiclm.theory import N_KEYS
 
         self.model = None
         self._describe = dict(

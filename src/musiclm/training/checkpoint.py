@@ -34,6 +34,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from musiclm.configs import config_hash
 from musiclm.errors import UserError
 from musiclm.io import TMP_TAG, atomic_path, remove_temporaries, write_json_atomic
 
@@ -41,12 +42,6 @@ FORMAT_VERSION = 1
 WEIGHTS, CONFIG, STATE = "model.safetensors", "config.json", "trainer_state.json"
 OPTIMIZER, RNG = "optimizer.safetensors", "rng.safetensors"
 _CKPT = re.compile(r"^ckpt-(\d+)$")
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a model config (key order does not matter)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass

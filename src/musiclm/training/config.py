@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from musiclm.configs import dataclass_from_dict
+from musiclm.configs import Config
 from musiclm.errors import UserError
 
 SCHEDULES = ("cosine", "constant")
@@ -15,13 +15,15 @@ PRECISIONS = ("no", "bf16", "fp16")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Optimisation, schedule, logging and checkpoint settings of one training run.
 
     A *step* is one optimizer update; with ``grad_accum = k`` it consumes ``k`` micro-batches
     of ``batch_size`` examples on every process, so the global batch is
     ``batch_size * grad_accum * num_processes``.
     """
+
+    NAME: ClassVar[str] = "train"
 
     steps: int = 1000  # optimizer updates in total (a resumed run continues up to this)
     batch_size: int = 16  # examples per micro-batch, per process
@@ -97,18 +99,6 @@ class TrainConfig:
             )
         if not str(self.out_dir):
             raise UserError("train config: out_dir must not be empty")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (``betas`` as a list)."""
-        d = dataclasses.asdict(self)
-        d["betas"] = list(self.betas)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are a :class:`UserError`, missing keys
-        take their defaults."""
-        return dataclass_from_dict(cls, d, "train config")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""

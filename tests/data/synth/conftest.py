@@ -3,7 +3,7 @@
 import pytest
 
 from musiclm.data.synth.melodies import Melody
-from musiclm.data.synth.theory import MODES
+from musiclm.theory import MODES
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from musiclm.data.synth.procedural import procedural_melody
-from musiclm.data.synth.theory import MODES
 from musiclm.errors import UserError
+from musiclm.theory import MODES
 
 METERS = ["4/4", "3/4", "6/8", "2/4", "12/8", "7/8"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclm.data.synth.song import Note
-from musiclm.data.synth.theory import MAJOR_LIKE, chord_pcs, nearest_pitch
+from musiclm.theory import MAJOR_LIKE, chord_pcs, nearest_pitch
 
 
 def fit_chords(

@@ -18,7 +18,7 @@ from musiclm.data.synth.instruments import INSTRUMENTS, get_instrument
 from musiclm.data.synth.melodies import Melody, meter_family, pick_melody
 from musiclm.data.synth.procedural import procedural_melody
 from musiclm.data.synth.song import Note, Part, Song
-from musiclm.data.synth.theory import MAJOR_LIKE, MODES, chord_pcs, nearest_pitch, seven_note
+from musiclm.theory import MAJOR_LIKE, MODES, chord_pcs, nearest_pitch, seven_note
 
 ARRANGEMENTS = ("band", "only humming", "only whistling", "solo")
 ELECTRONIC_GROOVES = {"techno", "house", "trap", "dnb", "synthwave", "chiptune"}

@@ -32,7 +32,6 @@ from musiclm.data.synth.genres import get_genre
 from musiclm.data.synth.instruments import get_instrument
 from musiclm.data.synth.render import Renderer, check_fluidsynth, find_soundfont, write_midi
 from musiclm.data.synth.song import Song
-from musiclm.data.synth.theory import pitch_name
 from musiclm.errors import Interrupted, UserError
 from musiclm.io import (
     check_output_dir,
@@ -42,6 +41,7 @@ from musiclm.io import (
     write_json_atomic,
     write_text_atomic,
 )
+from musiclm.theory import pitch_name
 
 ENGINE_VERSION = 1
 MIN_SECONDS, MAX_SECONDS = 5.0, 300.0

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclm.data.synth.theory import MODES
 from musiclm.errors import UserError
+from musiclm.theory import MODES
 
 CACHE_PATH = Path(__file__).resolve().parents[2] / "assets" / "melodies.json.gz"
 CACHE_FORMAT = "musiclm.melodies"

@@ -25,8 +25,8 @@ from musiclm.data.synth.melodies import (
     _decode,
     _encode,
 )
-from musiclm.data.synth.theory import MODES
 from musiclm.io import atomic_path
+from musiclm.theory import MODES
 
 
 def _corpus_jobs() -> list[tuple[str, list[tuple[str, int | None]]]]:

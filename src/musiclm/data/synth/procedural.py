@@ -11,8 +11,8 @@ from musiclm.data.synth.melodies import (
     _parse_meter,
     meter_beats,
 )
-from musiclm.data.synth.theory import MODES, chord_pcs, scale_pitches
 from musiclm.errors import UserError
+from musiclm.theory import MODES, chord_pcs, scale_pitches
 
 # ---------------------------------------------------------------------------------------
 # The procedural writer.

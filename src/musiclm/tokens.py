@@ -1,4 +1,9 @@
-"""Cached token files: one folder per token kind, one ``.npz`` per shard of clips.
+"""Cached token files and the MuLan window: what the tokenize step writes and the stages read.
+
+Both ``musiclm.tokenize`` (which writes tokens) and ``musiclm.stages`` (which trains on
+them) depend on this module and not on each other.
+
+Files: one folder per token kind, one ``.npz`` per shard of clips.
 
 Every stage trains on tokens, not audio, so a corpus is tokenized once and read many
 times. Layout of ``OUT/<kind>/``::
@@ -32,6 +37,24 @@ from musiclm.io import atomic_path, write_json_atomic
 
 META = "meta.json"
 FORMAT_VERSION = 1
+MULAN_WINDOW_S = 10.0  # MuLan's audio tower sees ~10 s windows (arXiv 2208.12415)
+MULAN_MIN_TAIL_S = 2.0  # a shorter tail after the last full window is dropped
+
+
+def mulan_window_starts(samples: int, sample_rate: int) -> list[int]:
+    """First sample of each MuLan window of a clip of ``samples`` samples: consecutive
+    ``MULAN_WINDOW_S`` windows, plus the tail if it lasts ``MULAN_MIN_TAIL_S`` or more."""
+    window = int(round(MULAN_WINDOW_S * sample_rate))
+    starts = list(range(0, max(1, samples - window + 1), window))
+    if samples - (starts[-1] + window) >= MULAN_MIN_TAIL_S * sample_rate:
+        starts.append(starts[-1] + window)
+    return starts
+
+
+def mulan_window_at(start_s: float, seconds: float, windows: int) -> int:
+    """The MuLan window (of ``windows``) whose tokens condition a training window of
+    ``seconds`` from ``start_s``: the one holding its middle, or the last one."""
+    return min(int((start_s + seconds / 2) // MULAN_WINDOW_S), windows - 1)
 
 
 def shard_path(folder: str | os.PathLike, index: int) -> Path:
