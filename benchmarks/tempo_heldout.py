@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.conditions import parse_tempo
 from musiclm.eval.music import estimate_tempo, tempo_error
 from musiclm.eval.run import TEMPO_TOLERANCE as TOLERANCE
 from musiclm.io import read_audio
 from musiclm.pipeline import MusicLM
-from musiclm.stages.attributes import parse_tempo
 
 BUCKETS = ((0, 90), (90, 130), (130, 165), (165, 1000))
 

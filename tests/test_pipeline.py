@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from musiclm.errors import UserError
 from musiclm.pipeline import GenerationOptions, MusicLM
@@ -15,7 +16,11 @@ def test_generate_shapes_windows_and_determinism(model):
     a = model.generate(texts, seconds=3.0, seed=1)
     assert a.shape == (2, 3 * model.sample_rate) and a.dtype == np.float32
     assert np.isfinite(a).all()
-    assert set(model.timings.seconds) == {"mulan", "semantic", "coarse", "fine", "decode"}
+    made = model.run(model.conditions(texts), seconds=3.0, seed=1)
+    np.testing.assert_array_equal(made.audio, a)
+    assert set(made.timings.seconds) == {"semantic", "coarse", "fine", "decode"}
+    assert [c.text for c in made.conditions] == texts
+    assert not hasattr(model, "timings")  # per call, not on the model
     b = model.generate(texts, seconds=3.0, seed=1)
     np.testing.assert_array_equal(a, b)
     c = model.generate(texts, seconds=3.0, seed=2)
@@ -261,3 +266,40 @@ def test_debug_generate_bytes_are_pinned():
                            seconds=4.5, seed=5, options=GenerationOptions(cfg=3.0))  # fmt: skip
     digest = hashlib.sha256(audio.tobytes()).hexdigest()
     assert digest == "178b61a437c7f3363ecf633824c22258b385fdebfaafcb40ffb1d33da6ba62d8"
+
+
+def test_generate_is_re_entrant():
+    """A call's progress and timings are its own: a generate started from inside another
+    one's progress callback leaves the outer one's counts and bytes as they were."""
+    model = MusicLM.debug(seed=0)
+    alone = model.generate(["outer"], seconds=1.0, seed=3)
+    inner: list[np.ndarray] = []
+    seen: list[tuple[str, int, int]] = []
+
+    def progress(stage, done, total):
+        seen.append((stage, done, total))
+        if not inner:
+            inner.append(model.generate(["inner"], seconds=1.0, seed=4))
+
+    outer = model.generate(["outer"], seconds=1.0, seed=3, progress=progress)
+    np.testing.assert_array_equal(outer, alone)
+    plan = model.plan_steps(1, 1.0)
+    for stage in plan:
+        done = [d for s, d, _ in seen if s == stage]
+        assert done == list(range(1, plan[stage] + 1)), stage
+
+
+def test_conditions_are_parsed_once_and_written_as_used(tmp_path):
+    from musiclm.conditions import Conditions
+
+    net = MusicLM.debug(seed=0, attributes=True)
+    (c,) = net.conditions(["calm piano at 90 bpm in E minor"])
+    assert isinstance(c, Conditions) and c.tempo == 90.0 and c.key == 16
+    assert c.mulan.shape == (net.mulan.config.rvq_levels,) and c.mulan.dtype == torch.long
+    assert c.attributes() == {"tempo": 90.0, "key": "E minor"}
+    (d,) = net.conditions(["calm piano at 90 bpm in E minor"], tempo=120, key="Eb dorian")
+    assert d.attributes() == {"tempo": 120, "key": "Eb minor"} and torch.equal(d.mulan, c.mulan)
+    made = net.run([c, d], seconds=1.0, seed=0)
+    assert made.conditions[0] is c and made.conditions[1] is d  # passed down as is
+    with pytest.raises(UserError, match="no tempo or key conditioning"):
+        MusicLM.debug(seed=0).conditions(["x"], tempo=100)

@@ -20,7 +20,6 @@ A folder holds ``codec/``, ``mulan/``, ``semantic/``, ``coarse/``, ``fine/`` (ea
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +29,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm import windows
+from musiclm.conditions import Conditions, parse
 from musiclm.devices import generator
 from musiclm.errors import UserError
+from musiclm.stages.inputs import StageInputs, Window
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
 
@@ -40,8 +42,6 @@ MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no 
 MAX_CFG = 100.0  # beyond this, guided logits overflow to inf/NaN; useful values are 1-10
 MAX_TEMPERATURE = 100.0
 PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
-FINE_BATCH = 64  # fine-stage windows sampled together
-MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not music
 
 
 def _read_parts(root: Path) -> dict[str, Path]:
@@ -117,7 +117,7 @@ class GenerationOptions:
 
 @dataclass
 class Timings:
-    """Wall seconds per part of the last :meth:`MusicLM.generate` call."""
+    """Wall seconds per part of one :meth:`MusicLM.run` call."""
 
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -131,9 +131,6 @@ class MusicLM:
     def __init__(self, *, mulan, codec, semantic: StageLM, coarse: StageLM, fine: StageLM):
         self.mulan, self.codec = mulan, codec
         self.semantic, self.coarse, self.fine = semantic, coarse, fine
-        self.timings = Timings()
-        self._done: dict[str, int] = {}  # sampling steps per stage in this call
-        self._total: dict[str, int] = {}
         self._check()
 
     def _check(self) -> None:
@@ -264,49 +261,27 @@ class MusicLM:
         """Whether the stages take tempo and key tokens."""
         return self.semantic.layout.has_attributes or self.coarse.layout.has_attributes
 
+    @torch.no_grad()
+    def conditions(
+        self, texts: str | Sequence[str], tempo: float | None = None, key: str | None = None
+    ) -> list[Conditions]:
+        """Each prompt's :class:`Conditions`, made once (:func:`musiclm.conditions.parse`):
+        the text's MuLan tokens, and the tempo (bpm) and key it is generated at: ``tempo``
+        / ``key`` when given, else what the text states, else None (the model decides).
+        Models without tempo and key tokens refuse explicit values."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            raise UserError("no text to generate from")
+        parsed = [parse(t, tempo, key, attributes=self.takes_attributes) for t in texts]
+        # one text at a time: a batch's padding must not change a text's tokens
+        return [c.with_mulan(torch.from_numpy(self.mulan.text_tokens([c.text])[0])) for c in parsed]
+
     def attributes(
         self, texts: Sequence[str], tempo: float | None = None, key: str | None = None
     ) -> list[dict]:
-        """The tempo (bpm) and key each prompt is generated at: ``tempo``/``key`` when
-        given, else what the text states, else None (the model decides). Models without
-        tempo and key tokens give None, and refuse explicit values."""
-        from musiclm.stages.attributes import parse_tempo
-        from musiclm.theory import key_index, key_name, parse_key
-
-        if not self.takes_attributes:
-            if tempo is not None or key is not None:
-                raise UserError("this model has no tempo or key conditioning")
-            return [{"tempo": None, "key": None} for _ in texts]
-        if tempo is not None and not (
-            isinstance(tempo, int | float) and MIN_TEMPO <= tempo <= MAX_TEMPO
-        ):
-            raise UserError(f"tempo must be {MIN_TEMPO:g}-{MAX_TEMPO:g} bpm, got {tempo!r}")
-        if key is not None:
-            parts = key.split()
-            try:
-                fixed = key_index(parts[0], " ".join(parts[1:]) or "major")
-            except (ValueError, IndexError):
-                raise UserError(
-                    f"unknown key {key!r}; write e.g. 'C major' or 'F# minor'"
-                ) from None
-        out = []
-        for text in texts:
-            t = tempo if tempo is not None else parse_tempo(text)
-            if t is not None and not MIN_TEMPO <= t <= MAX_TEMPO:  # "1000 bpm" is no tempo
-                t = None
-            k = fixed if key is not None else parse_key(text)
-            out.append({"tempo": t, "key": None if k is None else key_name(k)})
-        return out
-
-    @staticmethod
-    def _attribute_ids(attrs: list[dict]) -> dict[str, torch.Tensor]:
-        from musiclm.stages.attributes import tempo_bin
-        from musiclm.theory import key_index
-
-        tempo = [tempo_bin(a["tempo"]) if a["tempo"] else -1 for a in attrs]
-        key = [key_index(*a["key"].split()) if a["key"] else -1 for a in attrs]
-        bpm = [float(a["tempo"]) if a["tempo"] else 0.0 for a in attrs]
-        return {"tempo": torch.tensor(tempo), "key": torch.tensor(key), "bpm": torch.tensor(bpm)}
+        """The tempo and key each prompt is generated at (:meth:`conditions` without the
+        MuLan tokens): ``[{"tempo": 85.0, "key": "A minor"}, ...]``, None where unknown."""
+        return [parse(t, tempo, key, attributes=self.takes_attributes).attributes() for t in texts]
 
     @torch.no_grad()
     def generate(
@@ -327,41 +302,51 @@ class MusicLM:
         that text alone with that seed gives, whatever else is in the batch.
         ``progress(stage, done, total)``
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
-        what the texts state, for models with tempo and key tokens (:meth:`attributes`).
+        what the texts state, for models with tempo and key tokens (:meth:`conditions`).
+        :meth:`run` also returns the conditions and the timings.
         """
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        if not texts:
+        t0 = time.perf_counter()
+        conds = self.conditions(texts, tempo, key)
+        return self.run(conds, seconds, seed, options, progress, _started=t0).audio
+
+    @torch.no_grad()
+    def run(
+        self,
+        conditions: Sequence[Conditions],
+        seconds: float = 10.0,
+        seed: int | Sequence[int] | None = None,
+        options: GenerationOptions = GenerationOptions(),
+        progress: Callable[[str, int, int], None] | None = None,
+        *,
+        _started: float | None = None,
+    ) -> Generation:
+        """Music for each prompt's :class:`Conditions` (see :meth:`conditions`), with the
+        timings of this call: :meth:`generate`'s work, re-entrant (nothing is kept on the
+        model between calls)."""
+        conds = list(conditions)
+        if not conds:
             raise UserError("no text to generate from")
-        attrs = self._attribute_ids(self.attributes(texts, tempo, key))
         if not (isinstance(seconds, int | float) and MIN_SECONDS <= seconds <= MAX_SECONDS):
             raise UserError(
                 f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
             )
         dev = self.device
-        attrs = {k: v.to(dev) for k, v in attrs.items()}
-        g = [generator(dev, s) for s in self._seeds(seed, len(texts))]
-        self.timings = Timings()
-        t0 = time.perf_counter()
-        # one text at a time: a batch's padding must not change a text's tokens
-        mulan = (
-            torch.from_numpy(np.concatenate([self.mulan.text_tokens([t]) for t in texts]))
-            .long()
-            .to(dev)
-        )  # (B, L)
-        self.timings.add("mulan", t0)
-        self._done, self._total = {}, self.plan_steps(len(texts), seconds)
-        sem = self._semantic(mulan, attrs, seconds, options, g, progress)
-        coarse = self._coarse(mulan, attrs, sem, seconds, options, g, progress)
-        fine = self._fine(coarse, options, g, progress)
+        g = [generator(dev, s) for s in self._seeds(seed, len(conds))]
+        call = _Call(self.plan_steps(len(conds), seconds), progress)
+        if _started is not None:  # the MuLan tokens of generate()'s texts
+            call.timings.add("mulan", _started)
+        sem = self._semantic(conds, seconds, options, g, call)
+        coarse = self._coarse(conds, sem, seconds, options, g, call)
+        fine = self._fine(coarse, options, g, call)
         t0 = time.perf_counter()
         codes = torch.cat([coarse, fine], dim=1)
         # piece by piece: batched convolutions round differently from a batch of one
         audio = torch.cat([self.codec.batch_decode(c[None]) for c in codes]).float().cpu().numpy()
-        self.timings.add("decode", t0)
+        call.timings.add("decode", t0)
         n = round(seconds * self.sample_rate)
-        out = np.zeros((len(texts), n), np.float32)
+        out = np.zeros((len(conds), n), np.float32)
         out[:, : min(n, audio.shape[1])] = audio[:, :n]
-        return out
+        return Generation(out, conds, call.timings)
 
     @staticmethod
     def _seeds(seed: int | Sequence[int] | None, n: int) -> list[int]:
@@ -377,178 +362,116 @@ class MusicLM:
         """Sequential sampling steps each stage takes for ``batch`` prompts of ``seconds``
         (the totals of the progress bars)."""
         sem, coarse, fine = self.semantic, self.coarse, self.fine
-        total = math.ceil(seconds * sem.layout.semantic_rate)
-        frames = math.ceil(seconds * coarse.layout.acoustic_rate)
-        per, n_coarse = coarse.config.target_frames, 0
-        for a in range(0, frames, per):
-            n_coarse += coarse.steps_for(min(per, frames - a))
+        total = windows.frames(seconds, sem.layout.semantic_rate)
+        n = windows.frames(seconds, coarse.layout.acoustic_rate)
+        n_coarse = sum(coarse.steps_for(w.frames) for w in self._coarse_windows(n))
         window = fine.config.target_frames
-        chunks = len(self._fine_batches(batch, -(-frames // window)))
+        chunks = len(windows.fine_batches(batch, -(-n // window)))
         return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
 
-    @staticmethod
-    def _fine_batches(pieces: int, n_win: int) -> list[list[tuple[int, int, int]]]:
-        """How the fine windows are sampled: batches of ``(piece, first, end)`` window
-        ranges. A piece's windows are cut in blocks of ``FINE_BATCH`` as if it were alone
-        (so its draws do not depend on the batch), and blocks of several pieces are
-        sampled together while a batch stays within ``FINE_BATCH`` windows (at least one
-        block)."""
-        blocks = [
-            (p, a, min(a + FINE_BATCH, n_win))
-            for a in range(0, n_win, FINE_BATCH)
-            for p in range(pieces)
-        ]
-        batches: list[list[tuple[int, int, int]]] = []
-        size = 0
-        for blk in blocks:
-            n = blk[2] - blk[1]
-            if batches and size + n <= FINE_BATCH:
-                batches[-1].append(blk)
-                size += n
-            else:
-                batches.append([blk])
-                size = n
-        return batches
-
-    def _timing(self, b: int, start: float, total: float) -> dict:
-        return {
-            "start_s": torch.full((b,), float(start), device=self.device),
-            "total_s": torch.full((b,), float(total), device=self.device),
-        }
-
-    def _run(self, stage, name, i, frames, opts, g, progress, prompt=None, **kw):
-        """One window of one stage; ``kw`` are :meth:`LayoutConfig.prefix` arguments."""
-        lay = stage.layout
-        bpm = kw.pop("bpm", None)
-        beats = (
-            lay.beat_ids(bpm, kw["start_s"], stage.steps_for(frames))
-            if lay.has_beats and bpm is not None
-            else None
-        )
-        prefix = lay.prefix(**kw)
-        uncond = (
-            lay.prefix(**kw, drop=torch.ones(prefix.shape[0], dtype=torch.bool))
-            if (lay.conditioned and opts.cfg != 1.0)
-            else None
+    def _coarse_windows(self, total: int):
+        st = self.coarse
+        return windows.coarse_windows(
+            total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate
         )
 
-        def tick(n: int) -> None:
-            self._done[name] = self._done.get(name, 0) + n
-            if progress is not None:
-                progress(name, self._done[name], self._total.get(name, -1))
-
+    def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
+                frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
+        """One window of one stage."""
+        x = inputs(window, guided=opts.cfg != 1.0)
         return stage.generate(
-            prefix,
+            x.prefix,
             frames,
-            opts.for_stage(i, lay.conditioned),
-            uncond_prefix=uncond,
+            opts.for_stage(i, stage.layout.conditioned),
+            uncond_prefix=x.uncond_prefix,
             prompt=prompt,
             generator=g,
-            progress=tick,
-            beats=beats,
+            progress=lambda n: call.tick(name, n),
+            beats=x.beats,
         )
 
-    def _semantic(self, mulan, attrs, seconds, opts, g, progress) -> torch.Tensor:
-        """Semantic tokens ``(B, seconds * rate)``: one window, then a sliding window that
-        keeps the last half as its prompt."""
+    def _semantic(self, conds, seconds, opts, g, call: _Call) -> torch.Tensor:
+        """Semantic tokens ``(B, seconds * rate)`` over the sliding windows."""
         t0 = time.perf_counter()
         st = self.semantic
-        rate, window = st.layout.semantic_rate, st.config.target_frames
-        total = math.ceil(seconds * rate)
-        b = mulan.shape[0]
-        first = min(total, window)
-        tokens = self._run(
-            st,
-            "semantic",
-            0,
-            first,
-            opts,
-            g,
-            progress,
-            mulan=mulan,
-            **attrs,
-            **self._timing(b, 0.0, seconds),
-        )
-        while tokens.shape[1] < total:
-            keep = window // 2
-            new = min(window - keep, total - tokens.shape[1])
-            start = (tokens.shape[1] - keep) / rate
-            more = self._run(
-                st,
-                "semantic",
-                0,
-                keep + new,
-                opts,
-                g,
-                progress,
-                mulan=mulan,
-                prompt=tokens[:, -keep:],
-                **attrs,
-                **self._timing(b, start, seconds),
-            )
-            tokens = torch.cat([tokens, more[:, keep:]], dim=1)
-        self.timings.add("semantic", t0)
+        rate = st.layout.semantic_rate
+        inputs = StageInputs(st.layout, conds, self.device)
+        tokens = None
+        for w in windows.semantic_windows(windows.frames(seconds, rate), st.config.target_frames):
+            prompt = None if tokens is None else tokens[:, -w.keep :]
+            window = Window(w.start / rate, seconds, st.steps_for(w.frames))
+            part = self._sample(st, "semantic", 0, inputs, window, w.frames, opts, g, call, prompt)
+            tokens = part if tokens is None else torch.cat([tokens, part[:, w.keep :]], dim=1)
+        call.timings.add("semantic", t0)
         return tokens
 
-    def _coarse(self, mulan, attrs, sem, seconds, opts, g, progress) -> torch.Tensor:
+    def _coarse(self, conds, sem, seconds, opts, g, call: _Call) -> torch.Tensor:
         """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window."""
         t0 = time.perf_counter()
         st = self.coarse
-        lay, window_s = st.layout, st.config.window_seconds
-        total = math.ceil(seconds * lay.acoustic_rate)
-        sem_window = round(window_s * lay.semantic_rate)
-        parts, start = [], 0.0
-        b = mulan.shape[0]
-        while sum(p.shape[2] for p in parts) < total:
-            a = round(start * lay.semantic_rate)
-            context = sem[:, a : a + sem_window]
+        sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
+        inputs = StageInputs(st.layout, conds, self.device)
+        parts = []
+        for w in self._coarse_windows(windows.frames(seconds, st.layout.acoustic_rate)):
+            context = sem[:, w.semantic : w.semantic + sem_window]
             if context.shape[1] < sem_window:  # the last window: pad with its own end
                 pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
                 context = torch.cat([context, pad], dim=1)
-            frames = min(st.config.target_frames, total - sum(p.shape[2] for p in parts))
-            parts.append(
-                self._run(
-                    st,
-                    "coarse",
-                    1,
-                    frames,
-                    opts,
-                    g,
-                    progress,
-                    mulan=mulan,
-                    context=context,
-                    **attrs,
-                    **self._timing(b, start, seconds),
-                )
-            )
-            start += window_s
-        self.timings.add("coarse", t0)
+            window = Window(w.start_s, seconds, st.steps_for(w.frames), context)
+            parts.append(self._sample(st, "coarse", 1, inputs, window, w.frames, opts, g, call))
+        call.timings.add("coarse", t0)
         return torch.cat(parts, dim=2)
 
-    def _fine(self, coarse, opts, g, progress) -> torch.Tensor:
+    def _fine(self, coarse, opts, g, call: _Call | None = None) -> torch.Tensor:
         """Fine codes for the coarse codes, in the fine stage's (short) windows. The windows
         depend only on their own coarse codes, so they are sampled side by side as one
         batch (up to ``FINE_BATCH`` windows at a time): 10 s is then 150 steps, not 600."""
         t0 = time.perf_counter()
+        call = call or _Call({}, None)
         st = self.fine
         window = st.config.target_frames
         b, q, total = coarse.shape
         n_win = -(-total // window)
         pad = n_win * window - total  # the last window repeats its last frame
         padded = torch.cat([coarse, coarse[:, :, -1:].expand(-1, -1, pad)], dim=2)
-        windows = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3)  # (B, W, Qc, T)
+        wins = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3)  # (B, W, Qc, T)
         g = [g] * b if isinstance(g, torch.Generator) else g
         out: list[list[torch.Tensor]] = [[] for _ in range(b)]
-        for batch in self._fine_batches(b, n_win):
-            context = torch.cat([windows[p, a:e] for p, a, e in batch])
+        for batch in windows.fine_batches(b, n_win):
+            context = torch.cat([wins[p, a:e] for p, a, e in batch])
             rows = [g[p] for p, a, e in batch for _ in range(a, e)]  # a generator per row
-            codes = self._run(st, "fine", 2, window, opts, rows, progress, context=context)
+            inputs = StageInputs(st.layout, (), self.device)
+            w = Window(0.0, 0.0, st.steps_for(window), context)
+            codes = self._sample(st, "fine", 2, inputs, w, window, opts, rows, call)
             for (p, _, _), part in zip(batch, codes.split([e - a for _, a, e in batch])):
                 out[p].append(part)
         fine = torch.stack([torch.cat(parts) for parts in out])  # (B, W, Qf, T)
         fine = fine.permute(0, 2, 1, 3)
-        self.timings.add("fine", t0)
+        call.timings.add("fine", t0)
         return fine.reshape(b, fine.shape[1], n_win * window)[:, :, :total]
+
+
+@dataclass
+class Generation:
+    """What one :meth:`MusicLM.run` made."""
+
+    audio: np.ndarray  # (B, samples) float32
+    conditions: list[Conditions]  # each piece's, as used (the sidecar writes them)
+    timings: Timings  # wall seconds per part of this call
+
+
+class _Call:
+    """The state of one generate call: progress counts and timings (never on the model)."""
+
+    def __init__(self, totals: dict[str, int], progress: Callable[[str, int, int], None] | None):
+        self.totals, self.progress = totals, progress
+        self.done: dict[str, int] = {}
+        self.timings = Timings()
+
+    def tick(self, name: str, n: int) -> None:
+        self.done[name] = self.done.get(name, 0) + n
+        if self.progress is not None:
+            self.progress(name, self.done[name], self.totals.get(name, -1))
 
 
 def describe(model: MusicLM) -> dict:
@@ -560,4 +483,4 @@ def describe(model: MusicLM) -> dict:
     }
 
 
-__all__ = ["GenerationOptions", "MusicLM", "describe"]
+__all__ = ["Generation", "GenerationOptions", "MusicLM", "describe"]

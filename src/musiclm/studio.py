@@ -120,12 +120,10 @@ class Studio:
         key = key or None
         options = GenerationOptions(cfg=float(cfg))
         with self._lock:
-            attrs = self.model.attributes([prompt], tempo, key)[0]
             t0 = time.perf_counter()
-            audio = self.model.generate(
-                [prompt], seconds=float(seconds), seed=seed, options=options,
-                progress=progress, tempo=tempo, key=key,
-            )[0]  # fmt: skip
+            conds = self.model.conditions([prompt], tempo, key)
+            made = self.model.run(conds, float(seconds), seed, options, progress)
+            audio, attrs = made.audio[0], made.conditions[0].attributes()
             wall = time.perf_counter() - t0
             self._count += 1
             slug = re.sub(r"[^a-z0-9]+", "_", prompt.lower()).strip("_")[:40] or "piece"
@@ -134,7 +132,7 @@ class Studio:
                 "prompt": prompt, "seed": seed, "seconds": float(seconds), "cfg": float(cfg),
                 "temperature": list(options.temperature), "top_k": options.top_k[0],
                 "model": self.model_name, "tempo": attrs["tempo"], "key": attrs["key"],
-                "wall_seconds": round(wall, 2), "timings": dict(self.model.timings.seconds),
+                "wall_seconds": round(wall, 2), "timings": dict(made.timings.seconds),
                 "batch": 1,
             }  # fmt: skip
             write_piece(path, prompt, audio, self.model, True, settings)

@@ -29,7 +29,7 @@ def test_an_interrupted_generate_exits_130_and_keeps_the_finished_pieces(
 ):
     from musiclm.pipeline import MusicLM
 
-    real, calls = MusicLM.generate, []
+    real, calls = MusicLM.run, []
 
     def second_call_interrupted(self, *a, **kw):
         calls.append(1)
@@ -37,7 +37,7 @@ def test_an_interrupted_generate_exits_130_and_keeps_the_finished_pieces(
             raise KeyboardInterrupt
         return real(self, *a, **kw)
 
-    monkeypatch.setattr(MusicLM, "generate", second_call_interrupted)
+    monkeypatch.setattr(MusicLM, "run", second_call_interrupted)
     out = tmp_path / "out"
     argv = ["generate", "one", "two", "-o", str(out), "-m", str(model_dir), "-s", "0.5",
             "--batch", "1", "--seed", "3", "-q"]  # fmt: skip

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from musiclm.conditions import parse_tempo
 from musiclm.errors import UserError
 from musiclm.stages.attributes import (
     TEMPO_BINS,
     bin_tempo,
-    parse_tempo,
     record_attributes,
     tempo_bin,
 )

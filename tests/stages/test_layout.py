@@ -106,3 +106,16 @@ def test_stage_rules_live_in_the_stage_config():
         stage_config("semantic", "debug", beats=True)
     with pytest.raises(UserError, match="unknown stage preset"):
         stage_config("semantic", "huge")
+
+
+def test_stage_kinds_are_a_table_and_patterns_objects():
+    from musiclm.stages.layout import KINDS
+    from musiclm.stages.patterns import PATTERNS, SINGLE
+
+    assert [k for k, v in KINDS.items() if v.conditioned] == ["semantic", "coarse"]
+    assert [v.context for v in KINDS.values()] == [None, "semantic", "coarse"]
+    for kind in KINDS:
+        for pattern in PATTERNS:
+            lay = LayoutConfig(kind=kind, pattern=pattern, **SMALL)
+            want = SINGLE if kind == "semantic" else PATTERNS[pattern]
+            assert lay.target_pattern is want and lay.stage is KINDS[kind]

@@ -101,16 +101,23 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
+    import time
+
     net = MusicLM.from_pretrained(model, device=dev)
-    attributes = net.attributes(captions, tempo, key)  # refuses bad values before generating
+    t0 = time.perf_counter()
+    conditions = net.conditions(captions, tempo, key)  # refuses bad values before generating
+    mulan_s = time.perf_counter() - t0
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
-        _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
-                  spectrogram, quiet, temps, cfg, top_k, tempo, key)  # fmt: skip
+        _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
+                  quiet, temps, cfg, top_k, mulan_s)  # fmt: skip
 
 
-def _generate(net, captions, paths, attributes, seed, seconds, batch, options, model,
-              spectrogram, quiet, temps, cfg, top_k, tempo, key) -> None:  # fmt: skip
+def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
+              temps, cfg, top_k, mulan_s) -> None:  # fmt: skip
+    """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
+    from the conditions it was made with. ``mulan_s``: seconds the MuLan tokens of all
+    captions took (made once, before)."""
     import time
 
     from tqdm.auto import tqdm
@@ -129,27 +136,25 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
         bars[stage].update(done - bars[stage].n)
 
     seed = seed if seed is not None else int(time.time_ns() % 2**31)
-    seeds = [seed + i for i in range(len(captions))]  # piece i alone with seed + i: same bytes
+    seeds = [seed + i for i in range(len(conditions))]  # piece i alone with seed + i: same bytes
     t_all, written = time.perf_counter(), 0
     try:
-        for first in range(0, len(captions), batch):
-            chunk = captions[first : first + batch]
+        for first in range(0, len(conditions), batch):
+            chunk = conditions[first : first + batch]
             t0 = time.perf_counter()
-            audio = net.generate(
-                chunk, seconds=seconds, seed=seeds[first : first + batch], options=options,
-                progress=progress, tempo=tempo, key=key,
-            )  # fmt: skip
+            made = net.run(chunk, seconds=seconds, seed=seeds[first : first + batch],
+                           options=options, progress=progress)  # fmt: skip
             wall = time.perf_counter() - t0
             for bar in bars.values():
                 bar.close()
             bars.clear()
-            for i, (caption, y) in enumerate(zip(chunk, audio)):
+            timings = {"mulan": round(mulan_s, 4), **made.timings.seconds}
+            for i, (cond, y) in enumerate(zip(made.conditions, made.audio)):
                 k = first + i
-                write_piece(paths[k], caption, y, net, spectrogram, {
-                    "prompt": caption, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
+                write_piece(paths[k], cond.text, y, net, spectrogram, {
+                    "prompt": cond.text, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
                     "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
-                    "tempo": attributes[k]["tempo"], "key": attributes[k]["key"],
-                    "wall_seconds": round(wall, 2), "timings": net.timings.seconds,
+                    **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk),
                 })  # fmt: skip
                 written += 1
@@ -160,13 +165,13 @@ def _generate(net, captions, paths, attributes, seed, seconds, batch, options, m
         left = [str(p) for p in paths[written:]]
         more = " ..." if len(left) > 3 else ""
         raise Interrupted(
-            f"{written} of {len(captions)} piece(s) written"
+            f"{written} of {len(conditions)} piece(s) written"
             + (f"; not made: {', '.join(left[:3])}{more}" if left else "")
         ) from None
     wall = time.perf_counter() - t_all
     if not quiet:
         typer.echo(
-            f"{len(captions)} piece(s) in {wall:.1f} s "
-            f"({seconds * len(captions) / wall:.2f}x real time)",
+            f"{len(conditions)} piece(s) in {wall:.1f} s "
+            f"({seconds * len(conditions) / wall:.2f}x real time)",
             err=True,
         )

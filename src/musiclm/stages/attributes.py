@@ -17,14 +17,11 @@ attribute at random so a prompt without a stated tempo still works.
 from __future__ import annotations
 
 import math
-import re
 
 from musiclm.theory import key_index
 
 TEMPO_MIN, TEMPO_MAX, TEMPO_BINS = 40.0, 250.0, 64
 BEAT_PHASES = 8  # phase bins within a beat for beat-grid conditioning
-
-_TEMPO_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:-\s*)?(?:bpm|beats per minute)\b", re.I)
 
 
 def tempo_bin(bpm: float) -> int:
@@ -39,12 +36,6 @@ def bin_tempo(index: int) -> float:
     """The centre (bpm) of a tempo bin."""
     step = math.log(TEMPO_MAX / TEMPO_MIN) / TEMPO_BINS
     return TEMPO_MIN * math.exp((index + 0.5) * step)
-
-
-def parse_tempo(text: str) -> float | None:
-    """The tempo a prompt states ("at 70 bpm", "174 BPM"), or None."""
-    m = _TEMPO_RE.search(text)
-    return float(m.group(1)) if m else None
 
 
 def record_attributes(tempo: float | None, key: str | None, mode: str | None) -> tuple[int, int]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from musiclm.configs import Config
 from musiclm.errors import UserError
 from musiclm.stages.layout import LayoutConfig
+from musiclm.stages.patterns import PATTERNS
 from musiclm.stages.transformer import TransformerConfig
 
 
@@ -35,16 +36,12 @@ class StageConfig(Config):
 
     @property
     def target_frames(self) -> int:
-        lay = self.layout
-        rate = lay.semantic_rate if lay.kind == "semantic" else lay.acoustic_rate
-        return int(round(self.window_seconds * rate))
+        return int(round(self.window_seconds * self.layout.target_rate))
 
     @property
     def target_steps(self) -> int:
-        lay, t = self.layout, self.target_frames
-        if lay.kind == "semantic":
-            return t
-        return t * lay.target_levels if lay.pattern == "flat" else t + lay.target_levels - 1
+        lay = self.layout
+        return lay.target_pattern.steps(lay.target_levels, self.target_frames)
 
     @property
     def prefix_len(self) -> int:
@@ -52,20 +49,17 @@ class StageConfig(Config):
         n = 1  # BOS
         if lay.conditioned:
             n += lay.mulan_levels + 2 * lay.timing + 2 * lay.has_attributes
-        if lay.kind == "coarse":
+        if lay.stage.context == "semantic":
             n += int(round(self.window_seconds * lay.semantic_rate))
-        elif lay.kind == "fine":
+        elif lay.stage.context == "coarse":
             frames = int(round(lay.acoustic_rate * (self.context_seconds or self.window_seconds)))
-            n += frames * (lay.coarse_levels if lay.pattern == "flat" else 1)
+            n += PATTERNS[lay.pattern].frame_positions(lay.coarse_levels, frames)
         return n
 
     @property
     def out_vocab(self) -> int:
         lay = self.layout
-        if lay.kind == "semantic":
-            return lay.semantic_codebook
-        per_level = lay.acoustic_codebook
-        return per_level * (lay.target_levels if lay.pattern == "flat" else 1)
+        return lay.target_pattern.out_vocab(lay.target_levels, lay.target_codebook)
 
     def transformer(self) -> TransformerConfig:
         return TransformerConfig(

@@ -39,20 +39,43 @@ from torch import Tensor
 
 from musiclm.configs import Config
 from musiclm.stages.attributes import BEAT_PHASES, TEMPO_BINS
-from musiclm.stages.patterns import delay, flatten
+from musiclm.stages.patterns import PATTERNS, SINGLE, Pattern
 from musiclm.theory import N_KEYS
 
 PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
 N_SPECIAL = 4
-KINDS = ("semantic", "coarse", "fine")
-PATTERNS = ("flat", "delay")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What distinguishes the stages, as data (not ``if kind == ...`` branches)."""
+
+    name: str
+    conditioned: bool  # MuLan, timing and attribute tokens in the prefix; guidance
+    target: str  # "semantic" tokens or "acoustic" codes
+    levels: str | None  # the LayoutConfig field counting its target levels (None: one)
+    context: str | None  # what the prefix holds after the conditioning: None, "semantic"
+    # tokens (the coarse stage) or "coarse" codes (the fine stage)
+    needs: tuple[str, ...]  # token kinds it trains on (musiclm tokenize)
+    prompted: bool = False  # can continue a prompt of its own tokens (sliding window)
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("semantic", True, "semantic", None, None, ("mulan", "semantic"), prompted=True),
+        Kind("coarse", True, "acoustic", "coarse_levels", "semantic",
+             ("mulan", "semantic", "acoustic")),
+        Kind("fine", False, "acoustic", "fine_levels", "coarse", ("acoustic",)),
+    )
+}  # fmt: skip
 
 
 @dataclass
 class LayoutConfig(Config):
     NAME: ClassVar[str] = "layout"
 
-    kind: str = "semantic"  # semantic | coarse | fine
+    kind: str = "semantic"  # semantic | coarse | fine (KINDS)
     pattern: str = "delay"  # acoustic targets: flat (paper) | delay (MusicGen)
     mulan_levels: int = 12
     mulan_codebook: int = 256
@@ -69,7 +92,34 @@ class LayoutConfig(Config):
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
-            raise ValueError(f"kind must be in {KINDS} and pattern in {PATTERNS}")
+            raise ValueError(f"kind must be in {tuple(KINDS)} and pattern in {tuple(PATTERNS)}")
+
+    @property
+    def stage(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
+    def target_pattern(self) -> Pattern:
+        """How the target becomes steps: the acoustic ``pattern``, or one stream of
+        semantic tokens."""
+        return SINGLE if self.stage.target == "semantic" else PATTERNS[self.pattern]
+
+    @property
+    def target_rate(self) -> int:
+        return self.semantic_rate if self.stage.target == "semantic" else self.acoustic_rate
+
+    @property
+    def target_codebook(self) -> int:
+        return self.semantic_codebook if self.stage.target == "semantic" else self.acoustic_codebook
+
+    @property
+    def target_offset(self) -> int:
+        return self.semantic_offset if self.stage.target == "semantic" else self.acoustic_offset
+
+    @property
+    def first_level(self) -> int:
+        """Index of the target's first level among the acoustic levels."""
+        return self.coarse_levels if self.stage.context == "coarse" else 0
 
     # -- vocabulary ranges -------------------------------------------------------------
 
@@ -91,13 +141,13 @@ class LayoutConfig(Config):
 
     @property
     def target_levels(self) -> int:
-        return {"semantic": 1, "coarse": self.coarse_levels, "fine": self.fine_levels}[self.kind]
+        return getattr(self, self.stage.levels) if self.stage.levels else 1
 
     @property
     def acoustic_ids(self) -> int:
         """Acoustic ids in the vocabulary: per level when flattened, shared when delayed."""
         levels = self.coarse_levels + self.fine_levels
-        return self.acoustic_codebook * (levels if self.pattern == "flat" else 1)
+        return PATTERNS[self.pattern].out_vocab(levels, self.acoustic_codebook)
 
     @property
     def attribute_offset(self) -> int:
@@ -121,10 +171,8 @@ class LayoutConfig(Config):
         """Beat phase ids ``(B, steps)`` of the frame each target step predicts: ``1 +
         floor(8 * (beats since the clip's start mod 1))``, 0 where ``bpm`` is unknown (<= 0).
         The engine's clips start on a beat (their onset strength peaks at phase 0)."""
-        s = torch.arange(steps, device=bpm.device)
-        frame = s // self.target_levels if self.pattern == "flat" and self.kind != "semantic" else s
-        rate = self.semantic_rate if self.kind == "semantic" else self.acoustic_rate
-        t = start_s.double()[:, None] + frame.double()[None] / rate  # (B, steps) seconds
+        frame = self.target_pattern.frame_of_step(steps, self.target_levels, bpm.device)
+        t = start_s.double()[:, None] + frame.double()[None] / self.target_rate  # (B, steps) s
         beats = t * bpm.double()[:, None] / 60.0
         phase = ((beats - beats.floor()) * BEAT_PHASES).long().clamp(0, BEAT_PHASES - 1) + 1
         return torch.where(bpm[:, None] > 0, phase, torch.zeros_like(phase))
@@ -135,9 +183,11 @@ class LayoutConfig(Config):
 
     @property
     def n_streams(self) -> int:
-        if self.kind == "semantic" or self.pattern == "flat":
+        """Ids per position: the acoustic stages share one width, that of the wider."""
+        if self.stage.target == "semantic":
             return 1
-        return max(self.coarse_levels, self.fine_levels)
+        p = PATTERNS[self.pattern]
+        return max(p.streams(self.coarse_levels), p.streams(self.fine_levels))
 
     def used_ranges(self) -> list[tuple[int, int]]:
         """``[start, end)`` id ranges this stage's sequences can hold; the vocabulary spans
@@ -146,9 +196,9 @@ class LayoutConfig(Config):
         ranges = [(0, N_SPECIAL)]
         if self.conditioned:
             ranges.append((self.mulan_offset, self.semantic_offset))  # MuLan + timing
-        if self.kind in ("semantic", "coarse"):
+        if "semantic" in (self.stage.target, self.stage.context):
             ranges.append((self.semantic_offset, self.acoustic_offset))
-        if self.kind != "semantic":
+        if self.stage.target == "acoustic":
             ranges.append((self.acoustic_offset, self.attribute_offset))
         if self.has_attributes:
             ranges.append((self.attribute_offset, self.vocab_size))
@@ -157,7 +207,7 @@ class LayoutConfig(Config):
     @property
     def conditioned(self) -> bool:
         """Whether the stage sees MuLan tokens (and so supports guidance)."""
-        return self.kind != "fine"
+        return self.stage.conditioned
 
     # -- sequences ---------------------------------------------------------------------
 
@@ -205,27 +255,22 @@ class LayoutConfig(Config):
         ``target`` is ``(B, T)`` semantic tokens or ``(B, Q, T)`` acoustic codes of this
         stage's levels. Returns ``(B, streams, steps)``.
         """
-        if self.kind == "semantic":
-            return (target.long() + self.semantic_offset)[:, None]
-        first = 0 if self.kind == "coarse" else self.coarse_levels
-        if self.pattern == "flat":
-            levels = torch.arange(first, first + target.shape[1], device=target.device)
-            shifted = target.long() + (levels * self.acoustic_codebook)[:, None]
-            return (flatten(shifted, 0) + self.acoustic_offset)[:, None]
-        ids = delay(target.long() + self.acoustic_offset, PAD)  # (B, Q, T + Q - 1)
+        ids = self.target_pattern.ids(
+            target, self.target_offset, self.target_codebook, self.first_level, PAD
+        )
         return self._pad_streams(ids)
 
     def context_ids(self, context: Tensor) -> Tensor:
         """The non-MuLan context -> ``(B, streams, steps)``: semantic tokens ``(B, T)`` for
         the coarse stage, coarse codes ``(B, Qc, T)`` (one position a frame, levels in
         streams; flattened when the pattern is flat) for the fine stage."""
-        if self.kind == "coarse":
-            return self._pad_streams((context.long() + self.semantic_offset)[:, None])
-        if self.pattern == "flat":
-            levels = torch.arange(context.shape[1], device=context.device)
-            shifted = context.long() + (levels * self.acoustic_codebook)[:, None]
-            return (flatten(shifted, 0) + self.acoustic_offset)[:, None]
-        return self._pad_streams(context.long() + self.acoustic_offset)
+        if self.stage.context == "semantic":
+            ids = SINGLE.frame_ids(context, self.semantic_offset, self.semantic_codebook)
+        else:
+            ids = PATTERNS[self.pattern].frame_ids(
+                context, self.acoustic_offset, self.acoustic_codebook
+            )
+        return self._pad_streams(ids)
 
     def _pad_streams(self, ids: Tensor) -> Tensor:
         b, s, t = ids.shape
@@ -260,14 +305,14 @@ class LayoutConfig(Config):
                 parts.append(self.timing_ids(start_s, total_s)[:, None])
             if self.has_attributes:
                 parts.append(self.attribute_ids(tempo, key, b, drop).to(mulan.device)[:, None])
-        if self.kind != "semantic":
+        if self.stage.context:
             if context is None:
                 raise ValueError(f"the {self.kind} stage needs its context tokens")
             b = context.shape[0]
-        if self.kind == "semantic" and not parts:
-            raise ValueError("the semantic stage needs MuLan tokens")
+        elif not parts:
+            raise ValueError(f"the {self.kind} stage needs MuLan tokens")
         parts = [self._pad_streams(p) for p in parts]
-        if context is not None and self.kind != "semantic":
+        if context is not None and self.stage.context:
             parts.append(self.context_ids(context))
         bos = torch.full((b, self.n_streams, 1), PAD, dtype=torch.long, device=parts[0].device)
         bos[:, 0] = BOS

@@ -10,15 +10,12 @@ with guidance the conditional and unconditional prefixes run as one batch of 2B.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from musiclm.stages.config import StageConfig
 from musiclm.stages.layout import LayoutConfig
-from musiclm.stages.patterns import delay, delay_mask, undelay
 from musiclm.stages.sampling import SamplingOptions, guide, sample
 from musiclm.stages.transformer import TokenTransformer
 
@@ -53,13 +50,7 @@ class StageLM(nn.Module):
         """What each target position must predict, ``(B, streams, steps)``, IGNORE where
         nothing is (delay padding, unused streams)."""
         lay = self.layout
-        if lay.kind == "semantic":
-            return target.long()[:, None]
-        if lay.pattern == "flat":
-            levels = torch.arange(target.shape[1], device=target.device)
-            shifted = target.long() + (levels * lay.acoustic_codebook)[:, None]
-            return shifted.transpose(1, 2).reshape(target.shape[0], 1, -1)
-        out = delay(target.long(), IGNORE)
+        out = lay.target_pattern.labels(target, lay.target_codebook, IGNORE)
         extra = lay.n_streams - out.shape[1]
         if extra:
             out = torch.cat([out, out.new_full((out.shape[0], extra, out.shape[2]), IGNORE)], 1)
@@ -108,7 +99,7 @@ class StageLM(nn.Module):
         seq = torch.cat([prefix, uncond_prefix]) if guided else prefix
         known = 0
         if prompt is not None:
-            if lay.kind != "semantic":
+            if not lay.stage.prompted:
                 raise ValueError("prompts are supported by the semantic stage only")
             known = prompt.shape[1]
             if not 0 < known < frames:
@@ -131,7 +122,7 @@ class StageLM(nn.Module):
         cache = self.net.new_cache(seq.shape[0])
         # (B', streams, V) for the first target step
         logits = self.net(seq, cache, position_ids=first)[:, :, -1]
-        mask = delay_mask(q, steps, frames, prefix.device) if lay.pattern == "delay" else None
+        mask = lay.target_pattern.real(q, steps, frames, prefix.device)
         out = [prompt[:, None, i] for i in range(known)] if prompt is not None else []
         for step in range(known, steps):
             if guided:
@@ -154,41 +145,24 @@ class StageLM(nn.Module):
 
     def steps_for(self, frames: int) -> int:
         """Sequential sampling steps for ``frames`` frames of target."""
-        lay, q = self.layout, self.layout.target_levels
-        if lay.kind == "semantic":
-            return frames
-        return frames * q if lay.pattern == "flat" else frames + q - 1
+        return self.layout.target_pattern.steps(self.layout.target_levels, frames)
 
     def _restrict(self, logits: Tensor, step: int) -> Tensor:
         """Flattened acoustic targets: allow only the ids of the level due at ``step``."""
         lay = self.layout
-        if lay.kind == "semantic" or lay.pattern != "flat":
-            return logits
-        level, k = step % lay.target_levels, lay.acoustic_codebook
-        allowed = torch.full_like(logits, -math.inf)
-        allowed[..., level * k : (level + 1) * k] = 0.0
-        return logits.float() + allowed
+        return lay.target_pattern.restrict(logits, step, lay.target_levels, lay.target_codebook)
 
     def _step_ids(self, tokens: Tensor, step: int) -> Tensor:
         """Sampled tokens ``(B, streams)`` -> input ids of that position."""
         lay = self.layout
-        if lay.kind == "semantic":
-            return tokens + lay.semantic_offset
-        first = 0 if lay.kind == "coarse" else lay.coarse_levels
-        if lay.pattern == "flat":
-            return tokens + lay.acoustic_offset + first * lay.acoustic_codebook
-        ids = torch.where(tokens >= 0, tokens + lay.acoustic_offset, 0)  # -1 (padding) -> PAD
-        return ids
+        return lay.target_pattern.step_ids(
+            tokens, lay.target_offset, lay.target_codebook, lay.first_level
+        )
 
     def _assemble(self, sampled: Tensor, frames: int) -> Tensor:
         """Stacked samples ``(B, streams, steps)`` -> tokens in frame order."""
         lay = self.layout
-        if lay.kind == "semantic":
-            return sampled[:, 0]
-        q, k = lay.target_levels, lay.acoustic_codebook
-        if lay.pattern == "flat":
-            return (sampled[:, 0].reshape(-1, frames, q) % k).transpose(1, 2)
-        return undelay(sampled[:, :q])
+        return lay.target_pattern.assemble(sampled, frames, lay.target_levels, lay.target_codebook)
 
 
 # -- files ----------------------------------------------------------------------------------

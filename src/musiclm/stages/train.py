@@ -21,12 +21,10 @@ from torch.utils.data import Dataset
 
 from musiclm.errors import UserError
 from musiclm.stages.config import StageConfig
+from musiclm.stages.layout import KINDS
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.tokens import TokenStore, mulan_window_at
 from musiclm.training import TrainTask
-
-NEEDS = {"semantic": ("mulan", "semantic"), "coarse": ("mulan", "semantic", "acoustic"),
-         "fine": ("acoustic",)}  # fmt: skip
 
 
 class StageDataset(Dataset):
@@ -39,7 +37,7 @@ class StageDataset(Dataset):
 
     def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
         self.config, self.layout, self.train = config, config.layout, train
-        needs = NEEDS[self.layout.kind] + ("attributes",) * self.layout.has_attributes
+        needs = self.layout.stage.needs + ("attributes",) * self.layout.has_attributes
         if self.layout.has_attributes and not (Path(tokens) / "attributes").is_dir():
             raise UserError(
                 f"tempo and key tokens need attribute tokens: run `musiclm tokenize CORPUS "
@@ -57,7 +55,7 @@ class StageDataset(Dataset):
         self.skipped = len(ids) - len(self.clips)
         if not self.clips:
             raise UserError(
-                f"no clip in {tokens} has {seconds:g} s of {', '.join(NEEDS[lay.kind])} tokens"
+                f"no clip in {tokens} has {seconds:g} s of {', '.join(lay.stage.needs)} tokens"
             )
 
     def _caption_store(self, tokens: str | Path) -> TokenStore:
@@ -137,15 +135,15 @@ class StageDataset(Dataset):
                     bpm = float(attrs["bpm"][0]) if known else 0.0
                     steps = cfg.target_steps
                     beats = lay.beat_ids(torch.tensor([bpm]), torch.tensor([start]), steps)[0]
-        if lay.kind in ("semantic", "coarse"):
+        if "semantic" in lay.stage.needs:
             s = self.stores["semantic"][clip]["tokens"]
             a = round(start * lay.semantic_rate)
             sem = torch.from_numpy(s[a : a + round(cfg.window_seconds * lay.semantic_rate)])
-            if lay.kind == "semantic":
+            if lay.stage.target == "semantic":
                 target = sem.long()[None]
             else:
                 kw["context"] = sem.long()[None]
-        if lay.kind in ("coarse", "fine"):
+        if "acoustic" in lay.stage.needs:
             codes = self.stores["acoustic"][clip]["codes"]
             a = round(start * lay.acoustic_rate)
             window = codes[:, a : a + cfg.target_frames].astype(np.int64)
@@ -153,11 +151,11 @@ class StageDataset(Dataset):
             fine = torch.from_numpy(
                 window[lay.coarse_levels : lay.coarse_levels + lay.fine_levels]
             )[None]
-            if lay.kind == "coarse":
-                target = coarse
-            else:
+            if lay.stage.context == "coarse":
                 kw["context"] = coarse
                 target = fine
+            else:
+                target = coarse
         prefix = lay.prefix(**kw)
         item = {"prefix": prefix[0], "target": target[0]}
         if lay.has_beats:
@@ -255,10 +253,10 @@ def interpolate(base: StageLM, tuned: StageLM, alpha: float) -> StageLM:
 def layout_from_tokens(tokens: str | Path, kind: str) -> dict[str, Any]:
     """Vocabulary facts of the token files a stage will train on (levels, codebook sizes,
     frame rates), read from their ``meta.json``, as :class:`LayoutConfig` overrides."""
-    if kind not in NEEDS:
-        raise UserError(f"unknown stage {kind!r}; choose from {sorted(NEEDS)}")
+    if kind not in KINDS:
+        raise UserError(f"unknown stage {kind!r}; choose from {sorted(KINDS)}")
     out: dict[str, Any] = {}
-    for need in NEEDS[kind]:
+    for need in KINDS[kind].needs:
         model = TokenStore(tokens, need).meta.get("model", {})
         try:
             if need == "mulan":

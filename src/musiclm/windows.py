@@ -1,0 +1,93 @@
+"""The schedule of windows a piece is generated in: which frames each stage samples when.
+
+A stage samples at most its window (``StageConfig.target_frames``) at a time:
+
+- semantic: one window, then a *sliding window* (MusicLM §4): each next window keeps
+  the last half of the tokens so far as its prompt and adds up to the other half;
+- coarse: consecutive windows of ``window_seconds``, each conditioned on the semantic
+  tokens of the same seconds (the last one padded with its own end);
+- fine: the coarse codes cut in windows, sampled side by side in batches
+  (:func:`fine_batches`), as the fine windows depend only on their own coarse codes.
+
+Pure arithmetic on frame counts, so :func:`plan_steps`-style totals and the generation
+itself read the same schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+FINE_BATCH = 64  # fine-stage windows sampled together
+
+
+@dataclass(frozen=True)
+class SemanticWindow:
+    start: int  # first frame of the window (its prompt's first frame)
+    keep: int  # frames of the prompt (the previous window's last half); 0 for the first
+    frames: int  # frames of the window, the prompt included
+
+    @property
+    def new(self) -> int:
+        return self.frames - self.keep
+
+
+def semantic_windows(total: int, window: int) -> Iterator[SemanticWindow]:
+    """The sliding windows that make ``total`` semantic frames with a ``window``-frame
+    stage: the first window, then windows that keep ``window // 2`` frames."""
+    done = min(total, window)
+    yield SemanticWindow(0, 0, done)
+    while done < total:
+        keep = window // 2
+        new = min(window - keep, total - done)
+        yield SemanticWindow(done - keep, keep, keep + new)
+        done += new
+
+
+@dataclass(frozen=True)
+class CoarseWindow:
+    start_s: float  # seconds from the start of the piece
+    semantic: int  # first semantic frame of its context
+    frames: int  # acoustic frames it samples
+
+
+def coarse_windows(
+    total: int, window_frames: int, window_s: float, semantic_rate: int
+) -> Iterator[CoarseWindow]:
+    """Consecutive windows covering ``total`` acoustic frames, ``window_frames`` (=
+    ``window_s`` seconds) each but the last."""
+    done, start = 0, 0.0
+    while done < total:
+        frames = min(window_frames, total - done)
+        yield CoarseWindow(start, round(start * semantic_rate), frames)
+        done += frames
+        start += window_s  # summed, not multiplied: the same floats as ever
+
+
+def fine_batches(pieces: int, n_win: int) -> list[list[tuple[int, int, int]]]:
+    """How the fine windows are sampled: batches of ``(piece, first, end)`` window
+    ranges. A piece's windows are cut in blocks of ``FINE_BATCH`` as if it were alone
+    (so its draws do not depend on the batch), and blocks of several pieces are sampled
+    together while a batch stays within ``FINE_BATCH`` windows (at least one block)."""
+    blocks = [
+        (p, a, min(a + FINE_BATCH, n_win))
+        for a in range(0, n_win, FINE_BATCH)
+        for p in range(pieces)
+    ]
+    batches: list[list[tuple[int, int, int]]] = []
+    size = 0
+    for blk in blocks:
+        n = blk[2] - blk[1]
+        if batches and size + n <= FINE_BATCH:
+            batches[-1].append(blk)
+            size += n
+        else:
+            batches.append([blk])
+            size = n
+    return batches
+
+
+def frames(seconds: float, rate: int) -> int:
+    """Frames of ``seconds`` at ``rate`` (the last one may be partial)."""
+    return math.ceil(seconds * rate)
