@@ -10,9 +10,9 @@ TORCH  ?= torch==2.13.0
 DEMO   ?= out/demo_corpus
 SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
-.SECONDARY:  # stage-% and attr-% are steps, not files to clean up
+.SECONDARY:  # the targets below are steps, not files to clean up
 .PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 mulan semantic codec-bench \
-	seed-corpus tokens stages model model-bench clean
+	corpus-more seed-corpus tokens v1-stages stage-coarse stage-fine stages model model-bench clean
 
 setup: $(VENV)/.installed
 
@@ -87,81 +87,78 @@ semantic: corpus
 		--from out/semantic_run -c small --steps 1500 --seed 0 --device cpu \
 		$$(test -d out/semantic_it1/train && echo --resume)
 
+# Four and a half times more of the engine (seed 4, never used elsewhere): with the corpus
+# above and the seed prompts' clips below, 11,500 clips, 5x the 2,300 of the first stages.
+corpus-more: setup
+	$(BIN)/musiclm data synth out/corpus_more --clips 9200 --seconds 10 --seed 4 --workers 2 -q
+
 # Clips that cover the seed prompts (shared/prompts/seed_prompts.txt), merged with the
-# main corpus into out/train (a manifest only; the audio stays where it is).
-seed-corpus: corpus
+# corpora above into out/train (a manifest only; the audio stays where it is).
+seed-corpus: corpus corpus-more
 	$(BIN)/musiclm data synth out/seed_violin808 --clips 100 --seed 11 --genre trap,hip_hop --lead violin --workers 2 -q
 	$(BIN)/musiclm data synth out/seed_humrock --clips 100 --seed 12 --genre rock --arrangement "only humming" --workers 2 -q
 	$(BIN)/musiclm data synth out/seed_whistechno --clips 100 --seed 13 --genre techno --arrangement "only whistling" --workers 2 -q
-	$(BIN)/musiclm data merge out/train out/codec_corpus out/seed_violin808 out/seed_humrock out/seed_whistechno
+	$(BIN)/musiclm data merge out/train out/codec_corpus out/corpus_more out/seed_violin808 out/seed_humrock out/seed_whistechno
 
-# Token files of the training and validation corpora, made by the bundled codec, MuLan and
-# semantic tokenizer (after `make codec mulan semantic` and copying them into the package,
-# or as shipped). Resumable.
+# Token files of the training and validation corpora: acoustic tokens of codec v2 (the
+# bundled model's codec), the bundled MuLan (audio tokens per 10 s window, and the tokens
+# of every caption) and the bundled semantic tokenizer. Resumable.
+STAGE_CODEC ?= v2
+TOKEN_KINDS := acoustic,semantic,mulan,captions,attributes
 tokens: seed-corpus
-	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --workers 2 -q
-	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --kinds captions -q
-	$(BIN)/musiclm tokenize out/train -o out/tokens --workers 2
-	$(BIN)/musiclm tokenize out/train -o out/tokens --kinds captions
-	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --kinds attributes -q
-	$(BIN)/musiclm tokenize out/train -o out/tokens --kinds attributes -q
+	$(BIN)/musiclm tokenize out/codec_val -o out/tokens_val --kinds $(TOKEN_KINDS) --codec $(STAGE_CODEC) --workers 2 -q
+	$(BIN)/musiclm tokenize out/train -o out/tokens --kinds $(TOKEN_KINDS) --codec $(STAGE_CODEC) --workers 2
 
-# The three tiny stages (delay pattern). The semantic and coarse stages condition on the
-# first MULAN_LEVELS MuLan levels, taken for TEXT_COND of the examples from a caption's
-# tokens rather than the audio's: beyond level 1, a caption's tokens agree with its
-# audio's no more than chance, but with its paraphrases' well above (docs/model.md).
+# The stages of the first bundle (codec v1 tokens, 2,300 clips), as committed at V1_REV;
+# their recipe is that revision's Makefile (`git show $(V1_REV):Makefile`). Every stage
+# below starts from its counterpart there: the tempo, key, beat-grid and alignment
+# pathways carry over; the acoustic stages relearn their (new) vocabulary.
+V1_REV ?= 248b2da
+V1_STAGES := out/v1_stages/src/musiclm/assets/musiclm
+v1-stages:
+	test -d $(V1_STAGES)/coarse || (mkdir -p out/v1_stages && git archive $(V1_REV) src/musiclm/assets/musiclm | tar -x -C out/v1_stages)
+
+# The three stages on the 11,500-clip corpus: the semantic stage (its tokens do not depend
+# on the codec) goes on from the first bundle's; the coarse (codec v2 levels 1-4) and
+# fine (5-8) stages learn v2's tokens. Levels 9-12 add nothing measurable to v2's round
+# trip (docs/codec.md), so they are not generated. The semantic and coarse stages take the
+# first MULAN_LEVELS MuLan levels, a caption's for TEXT_COND of the examples (docs/model.md),
+# and tempo, key and the beat grid. Every run resumes if interrupted: rerun the target.
 MULAN_LEVELS ?= 4
 TEXT_COND ?= 0.8
-SEMANTIC_STAGE_STEPS ?= 1000
-COARSE_STAGE_STEPS ?= 540
-FINE_STAGE_STEPS ?= 750
-stage-%: tokens
-	$(BIN)/musiclm stage train $* --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
-		--steps $($(shell echo $* | tr a-z A-Z)_STAGE_STEPS) --mulan-levels $(MULAN_LEVELS) --text-cond $(TEXT_COND) \
-		--out out/stage_$* $$(test -d out/stage_$* && echo --resume) --export out/stage_$*/final --fp16
-
-# Then the coarse stage learns tempo and key tokens (stated in a prompt, as "at 70 bpm" or
-# "in E minor"), warm-started from the stage above (new token rows added), and after that
-# the beat phase of every frame as well. The first phase's count is where the bundled run
-# stopped it. The semantic stage takes both at once in a short run (longer, it overfits
-# this corpus), then is merged half-way with the stage it started from (WiSE-FT): that
-# kept most of the tempo gain and most of the instruments the fine-tune lost (docs/model.md).
-COARSE_ATTR_STEPS ?= 276
-COARSE_BEATS_STEPS ?= 420
-COARSE_BEATS_LR ?= 5e-4
+SEMANTIC_STEPS ?= 1000
+SEMANTIC_LR ?= 3e-4
+COARSE_STEPS ?= 1000
+FINE_STEPS ?= 1200
+ACOUSTIC_LR ?= 1e-3
 STAGE_ARGS = --tokens out/tokens --val out/tokens_val -c tiny --seed 0 \
-	--mulan-levels $(MULAN_LEVELS) --text-cond $(TEXT_COND) --attributes --fp16
-attr-%: stage-%
-	$(BIN)/musiclm stage train $* $(STAGE_ARGS) --steps $($(shell echo $* | tr a-z A-Z)_ATTR_STEPS) \
-		--init-from out/stage_$*/final --lr 5e-4 \
-		--out out/stage_$*_attr $$(test -d out/stage_$*_attr && echo --resume) --export out/stage_$*_attr/final
-beats-%: attr-%
-	$(BIN)/musiclm stage train $* $(STAGE_ARGS) --beats --steps $($(shell echo $* | tr a-z A-Z)_BEATS_STEPS) \
-		--init-from out/stage_$*_attr/final --lr $($(shell echo $* | tr a-z A-Z)_BEATS_LR) \
-		--out out/stage_$*_beats $$(test -d out/stage_$*_beats && echo --resume) --export out/stage_$*_beats/final
-SEMANTIC_BEATS_STEPS ?= 100
-SEMANTIC_BEATS_LR ?= 3e-4
-beats-semantic: stage-semantic
-	$(BIN)/musiclm stage train semantic $(STAGE_ARGS) --beats --steps $(SEMANTIC_BEATS_STEPS) \
-		--init-from out/stage_semantic/final --lr $(SEMANTIC_BEATS_LR) \
-		--out out/stage_semantic_beats $$(test -d out/stage_semantic_beats && echo --resume) \
-		--export out/stage_semantic_beats/final
-SEMANTIC_MERGE ?= 0.5
-merge-semantic: beats-semantic
-	$(BIN)/musiclm stage merge out/stage_semantic/final out/stage_semantic_beats/final \
-		--alpha $(SEMANTIC_MERGE) -o out/stage_semantic_merged --fp16
-stages: merge-semantic beats-coarse stage-fine
+	--mulan-levels $(MULAN_LEVELS) --text-cond $(TEXT_COND) --fp16
+ACOUSTIC_ARGS = $(STAGE_ARGS) --coarse-levels 4 --fine-levels 4 --lr $(ACOUSTIC_LR)
+stage-semantic: tokens v1-stages
+	$(BIN)/musiclm stage train semantic $(STAGE_ARGS) --attributes --beats --steps $(SEMANTIC_STEPS) \
+		--lr $(SEMANTIC_LR) --init-from $(V1_STAGES)/semantic --out out/stage_semantic \
+		$$(test -d out/stage_semantic && echo --resume) --export out/stage_semantic/final
+stage-coarse: tokens v1-stages
+	$(BIN)/musiclm stage train coarse $(ACOUSTIC_ARGS) --attributes --beats --steps $(COARSE_STEPS) \
+		--init-from $(V1_STAGES)/coarse --out out/stage_coarse $$(test -d out/stage_coarse && echo --resume) \
+		--export out/stage_coarse/final
+stage-fine: tokens v1-stages
+	$(BIN)/musiclm stage train fine $(ACOUSTIC_ARGS) --steps $(FINE_STEPS) \
+		--init-from $(V1_STAGES)/fine --out out/stage_fine $$(test -d out/stage_fine && echo --resume) \
+		--export out/stage_fine/final
+stages: stage-semantic stage-coarse stage-fine
 
-# The bundled text-to-music model: the three stages beside the bundled codec and MuLan
-# (pipeline.json points at them). `make corpus codec mulan semantic model` retrains all.
+# The bundled text-to-music model: the three stages beside codec v2 and the bundled MuLan
+# (pipeline.json points at them). `make corpus codec-v2 mulan semantic model` retrains all
+# (the stages from the first bundle's; see v1-stages).
 ASSETS := src/musiclm/assets
 model: stages
 	rm -rf $(ASSETS)/musiclm/semantic $(ASSETS)/musiclm/coarse $(ASSETS)/musiclm/fine
 	mkdir -p $(ASSETS)/musiclm
-	cp -r out/stage_semantic_merged $(ASSETS)/musiclm/semantic
-	cp -r out/stage_coarse_beats/final $(ASSETS)/musiclm/coarse
+	cp -r out/stage_semantic/final $(ASSETS)/musiclm/semantic
+	cp -r out/stage_coarse/final $(ASSETS)/musiclm/coarse
 	cp -r out/stage_fine/final $(ASSETS)/musiclm/fine
-	printf '{"format_version": 1, "parts": {"codec": "../codec", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
+	printf '{"format_version": 1, "parts": {"codec": "../codec_v2", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
 
 # Speed of the bundled model: end to end (RTF, per stage, peak memory) and per step.
 model-bench: setup

@@ -478,7 +478,8 @@ def describe(model: MusicLM) -> dict:
     """Facts for a generation's JSON sidecar."""
     return {
         "sample_rate": model.sample_rate,
-        "codec_levels": model.codec.levels,
+        # the levels generated and decoded (the codec may have more)
+        "codec_levels": model.fine.layout.coarse_levels + model.fine.layout.fine_levels,
         "stages": {n: getattr(model, n).config.to_dict() for n in ("semantic", "coarse", "fine")},
     }
 

@@ -1,14 +1,16 @@
-"""The codec that ships in the package: it loads offline, is small, and codes music."""
+"""The codecs that ship in the package (v2, the default, and v1): they load offline, are
+small, and code music."""
 
 import numpy as np
 import pytest
 
 from musiclm.codec.losses import spectral_convergence
-from musiclm.codec.model import BUNDLED, Codec
+from musiclm.codec.model import BUNDLED, BUNDLED_V1, BUNDLED_V2, Codec
 
 pytestmark = pytest.mark.skipif(
     not (BUNDLED / "config.json").exists(), reason="no bundled codec in this checkout"
 )
+FOLDERS = {"v1": BUNDLED_V1, "v2": BUNDLED_V2}
 
 
 def _music(sr: int, seconds: float = 3.0, seed: int = 0) -> np.ndarray:
@@ -26,13 +28,20 @@ def _music(sr: int, seconds: float = 3.0, seed: int = 0) -> np.ndarray:
     return (0.3 * y / np.abs(y).max()).astype(np.float32)
 
 
-def test_bundled_codec_is_small_and_fp16():
-    size = sum(p.stat().st_size for p in BUNDLED.iterdir())
+def test_the_default_codec_is_v2():
+    assert BUNDLED == BUNDLED_V2
+    assert Codec.from_pretrained().config == Codec.from_pretrained("v2").config
+
+
+@pytest.mark.parametrize("name", sorted(FOLDERS))
+def test_bundled_codec_is_small_and_fp16(name):
+    size = sum(p.stat().st_size for p in FOLDERS[name].iterdir())
     assert size <= 15 * 2**20  # the issue's limit for the tiny weights
 
 
-def test_bundled_codec_round_trip_beats_silence_and_a_reversed_clip():
-    codec = Codec.from_pretrained()
+@pytest.mark.parametrize("name", sorted(FOLDERS))
+def test_bundled_codec_round_trip_beats_silence_and_a_reversed_clip(name):
+    codec = Codec.from_pretrained(name)
     sr = codec.sample_rate
     y = _music(sr, seed=0)
     codes = codec.encode(y, sr)

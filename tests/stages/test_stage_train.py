@@ -277,3 +277,27 @@ def test_cli_adds_tempo_and_key_to_a_trained_stage(tokens, tmp_path, capsys):
     assert load_stage(tmp_path / "b" / "final").layout.has_attributes
     assert main(base + ["--init-from", str(tmp_path / "nothing"), "-o", str(tmp_path / "c")]) == 2
     assert "no stage there" in capsys.readouterr().err
+
+
+def test_acoustic_stages_may_model_a_prefix_of_the_levels(tokens, tmp_path, capsys):
+    """A codec whose top levels add nothing need not have them generated: --coarse-levels
+    and --fine-levels pick the split (and how many levels in all) from the token files'."""
+    from musiclm.cli.main import main
+    from musiclm.stages.lm import load_stage
+
+    def run(kind, *extra):
+        out = tmp_path / f"{kind}{len(extra)}"
+        args = ["stage", "train", kind, "--tokens", str(tokens), "-c", "debug", "--steps", "1"]
+        return main(args + ["-b", "2", "-o", str(out), *extra]), out / "final"
+
+    code, final = run("fine", "--coarse-levels", "1", "--fine-levels", "2")
+    assert code == 0
+    lay = load_stage(final).layout
+    assert (lay.coarse_levels, lay.fine_levels) == (1, 2)  # level 4 of 4 is left out
+    code, final = run("coarse", "--coarse-levels", "3")
+    assert code == 0
+    assert (load_stage(final).layout.coarse_levels, load_stage(final).layout.fine_levels) == (3, 1)
+    assert run("fine", "--coarse-levels", "3", "--fine-levels", "2")[0] == 2
+    assert "exceed the 4 levels" in capsys.readouterr().err
+    assert run("semantic", "--coarse-levels", "2")[0] == 2
+    assert "for the coarse and fine stages" in capsys.readouterr().err

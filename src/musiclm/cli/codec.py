@@ -12,8 +12,8 @@ app = typer.Typer(
 
 MODEL = typer.Option(
     None, "--model", "-m",
-    help="A codec folder, or a bundled codec: v1 (the default, what the bundled MusicLM uses) "
-    "or v2 (magnitudes + Griffin-Lim: keeps the notes).",
+    help="A codec folder, or a bundled codec: v2 (the default, what the bundled MusicLM "
+    "uses: magnitudes + Griffin-Lim, keeps the notes) or v1 (the first bundle's).",
 )  # fmt: skip
 
 

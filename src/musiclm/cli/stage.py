@@ -29,6 +29,17 @@ def train(
     mulan_levels: int = typer.Option(
         None, "--mulan-levels", help="Condition on the first N MuLan levels (default: all)."
     ),
+    coarse_levels: int = typer.Option(
+        None,
+        "--coarse-levels",
+        help="Acoustic levels the coarse stage models (default: half the token files').",
+    ),
+    fine_levels: int = typer.Option(
+        None,
+        "--fine-levels",
+        help="Acoustic levels after those that the fine stage models (default: the rest). "
+        "Levels past coarse + fine are not generated; the codec decodes the prefix.",
+    ),
     text_cond: float = typer.Option(
         0.0,
         "--text-cond",
@@ -88,6 +99,7 @@ def train(
         if not 1 <= mulan_levels <= layout["mulan_levels"]:
             raise UserError(f"--mulan-levels must be 1..{layout['mulan_levels']} for these tokens")
         layout["mulan_levels"] = mulan_levels
+    _acoustic_levels(layout, coarse_levels, fine_levels)
     if not 0.0 <= text_cond <= 1.0:
         raise UserError(f"--text-cond must be in [0, 1], got {text_cond}")
     if init_from is not None and not (init_from / "config.json").is_file():
@@ -108,6 +120,29 @@ def train(
         raise Interrupted(kept_message(out)) from None
     save_stage(trainer.model, final, fp16=fp16)
     typer.echo(f"trained {kind} stage {result.step} steps -> {final}")
+
+
+def _acoustic_levels(layout: dict, coarse: int | None, fine: int | None) -> None:
+    """Split the token files' acoustic levels into coarse and fine as asked, in place."""
+    from musiclm.cli import checks
+    from musiclm.errors import UserError
+
+    for flag, value in (("--coarse-levels", coarse), ("--fine-levels", fine)):
+        if value is not None:
+            checks.count(flag, value)
+            if "coarse_levels" not in layout:
+                raise UserError(f"{flag} is for the coarse and fine stages")
+    if coarse is None and fine is None:
+        return
+    total = layout["coarse_levels"] + layout["fine_levels"]
+    coarse = coarse if coarse is not None else min(layout["coarse_levels"], total - 1)
+    fine = fine if fine is not None else total - coarse
+    if coarse + fine > total:
+        raise UserError(
+            f"--coarse-levels {coarse} + --fine-levels {fine} exceed the {total} levels "
+            "of these acoustic tokens"
+        )
+    layout["coarse_levels"], layout["fine_levels"] = coarse, fine
 
 
 @app.command()

@@ -33,11 +33,12 @@ from musiclm.devices import resolve_device
 from musiclm.errors import UserError
 from musiclm.io import as_mono, check_rate, resample
 
-BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "codec"
-# Bundled codecs by name: v1 (frame family) is the one the bundled MusicLM's stages were
-# trained on, so it stays the default until they are retrained on v2's tokens (the
-# magnitude-domain codec that keeps the notes; docs/codec.md).
-BUNDLED_V2 = BUNDLED.parent / "codec_v2"
+# Bundled codecs by name: v2 (the magnitude-domain codec that keeps the notes;
+# docs/codec.md) is the default, the codec of the bundled MusicLM's acoustic stages;
+# v1 (frame family) is kept to decode its code files and for comparison.
+BUNDLED_V1 = Path(__file__).resolve().parent.parent / "assets" / "codec"
+BUNDLED_V2 = BUNDLED_V1.parent / "codec_v2"
+BUNDLED = BUNDLED_V2
 BUNDLED_CODECS = ("v1", "v2")
 _EMA_SUM = "ema_sum"  # RVQ training state, rebuilt on load (see Codec.save_pretrained)
 
@@ -232,14 +233,14 @@ class Codec(nn.Module):
         cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None
     ) -> Codec:
         """Load a folder written by :meth:`save_pretrained`; ``None`` loads the bundled codec
-        (v1), ``"v1"`` or ``"v2"`` a bundled codec by name (unless a folder has that name).
+        (v2), ``"v1"`` or ``"v2"`` a bundled codec by name (unless a folder has that name).
         ``device``: where it runs (``None``: the CPU; ``"auto"``: a GPU if there is one).
 
         Raises:
             UserError: no such folder, no bundled codec, or weights that do not fit the config.
         """
         if path is None or (str(path) in BUNDLED_CODECS and not Path(path).exists()):
-            path = BUNDLED_V2 if str(path) == "v2" else BUNDLED
+            path = {"v1": BUNDLED_V1, "v2": BUNDLED_V2}.get(str(path), BUNDLED)
             if not (path / "config.json").exists():
                 raise UserError("no bundled codec yet; train one with `musiclm codec train`")
         from musiclm.training.checkpoint import load_pretrained  # not needed to build a model

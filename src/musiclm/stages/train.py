@@ -267,10 +267,10 @@ def layout_from_tokens(tokens: str | Path, kind: str) -> dict[str, Any]:
                 rate = model["sample_rate"] / model["hop_length"]
                 out |= dict(semantic_codebook=model["clusters"], semantic_rate=round(rate))
             else:
-                hop = (
-                    model["hop_length"]
-                    if model["family"] == "frame"
-                    else math.prod(model["strides"])
+                hop = (  # as CodecConfig.hop: only the seanet family strides
+                    math.prod(model["strides"])
+                    if model["family"] == "seanet"
+                    else model["hop_length"]
                 )
                 levels = int(model["levels"])
                 out |= dict(
