@@ -64,7 +64,8 @@ def wav(tmp_path):
 def corpus(tmp_path, wav):
     root = tmp_path / "corpus"
     root.mkdir()
-    row = dict(id="c0", audio="../in.wav", sample_rate=8000, seconds=1.0, captions=["a tone"])
+    (root / "in.wav").write_bytes(wav.read_bytes())
+    row = dict(id="c0", audio="in.wav", sample_rate=8000, seconds=1.0, captions=["a tone"])
     (root / "manifest.jsonl").write_text(json.dumps(row) + "\n")
     return root
 
@@ -211,9 +212,10 @@ def test_bad_manifests(content, tmp_path, capsys):
 
 def test_a_bad_tempo_does_not_kill_a_tokenize_run(tmp_path, wav, capsys):
     tempos = ["fast", float("nan"), 120]
-    rows = [dict(id=f"c{i}", audio="../in.wav", sample_rate=8000, seconds=1.0,
+    rows = [dict(id=f"c{i}", audio="in.wav", sample_rate=8000, seconds=1.0,
                  captions=["x"], tempo=t) for i, t in enumerate(tempos)]  # fmt: skip
     (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "in.wav").write_bytes(wav.read_bytes())
     (tmp_path / "c" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "tok"
     assert main(["tokenize", str(tmp_path / "c"), "-o", str(out), "--kinds", "attributes",

@@ -148,6 +148,9 @@ def merge(
 ) -> None:
     """List the clips of several corpora in one manifest (audio stays where it is).
 
+    OUT/corpus.json lists the source folders under "audio_roots": a corpus reads audio only
+    inside its folder and the roots it declares (docs/cli.md).
+
     Example: `musiclm data merge corpus/all corpus/main corpus/violin808`
     """
     from musiclm.data.manifest import merge_manifests, read_manifest

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from musiclm.data.manifest import ClipRecord, write_manifest
+from musiclm.data.manifest import ClipRecord, covering_roots, declare_roots, write_manifest
 from musiclm.errors import UserError
 
 T = TypeVar("T")
@@ -77,11 +77,17 @@ def finish_import(
     missing: int,
     skipped: list[tuple[str, str]],
     nothing: str,
+    source: Path,
 ) -> ImportResult:
     """Write ``out_dir/manifest.jsonl``; with no usable clip, fail with ``nothing`` (what was
-    found) plus the skip count and the first skip's reason."""
+    found) plus the skip count and the first skip's reason. Audio outside ``out_dir``
+    (under ``source``, the folder imported from) is declared in ``out_dir/corpus.json``'s
+    ``"audio_roots"``, so the corpus may read it (see :mod:`musiclm.data.manifest`)."""
     if not records:
         first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise UserError(f"{nothing}, {len(skipped)} skipped{first}")
+    paths = [Path(out_dir) / r.audio for r in records]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    declare_roots(out_dir, covering_roots(paths, out_dir, [source]))
     manifest = write_manifest(out_dir, records)
     return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)

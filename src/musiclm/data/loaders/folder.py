@@ -110,6 +110,7 @@ def import_folder(
         skipped,
         f"no captioned audio in {folder}: {len(files)} audio file(s), {missing} without a "
         ".txt/.json caption beside them",
+        folder,
     )
 
 

@@ -137,6 +137,7 @@ def import_musiccaps(
         skipped,
         f"no usable MusicCaps rows: {len(rows)} rows in {csv_path}, {missing} without a "
         f"clip in {clips_dir}",
+        clips_dir,
     )
 
 
