@@ -187,10 +187,16 @@ def test_codec_decode_output_checked(case, tmp_path, wav, capsys):
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_stage_train_export_under_a_file_is_refused_before_training(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "cmd",
+    [["stage", "train", "semantic", "--tokens", "T"], ["codec", "train", "--data", "CORPUS"],
+     ["mulan", "train", "--data", "CORPUS"]],
+    ids=lambda c: " ".join(c[:2]),
+)  # fmt: skip
+def test_a_train_export_under_a_file_is_refused_before_training(cmd, tmp_path, corpus, capsys):
     (tmp_path / "file").write_text("x")
-    argv = ["stage", "train", "semantic", "--tokens", str(tmp_path / "t"), "--export",
-            str(tmp_path / "file" / "final"), "-o", str(tmp_path / "run")]  # fmt: skip
+    argv = _fill(cmd, tmp_path, corpus) + ["--export", str(tmp_path / "file" / "final"),
+                                           "-o", str(tmp_path / "run")]  # fmt: skip
     _one_error_line(capsys, main(argv), needle="is a file")
     assert not (tmp_path / "run").exists()
 
@@ -309,6 +315,9 @@ MORE = [  # found by a wider sweep; files made by the fixtures below
     ["tokenize", "CORPUS", "-o", "FILE", "--kinds", "attributes"],
     ["generate", "x", "y", "-o", "OUT.wav"],
     ["generate", "x", "--tempo", "nan"],
+    ["data", "import-folder", "DIR"],  # nothing captioned: no progress bar before the line
+    ["data", "import-folder", "CORPUS", "--out", "FILE/x"],
+    ["data", "import-musiccaps", "CSV", "CORPUS", "--out", "FILE/x"],
 ]
 
 
@@ -318,8 +327,10 @@ def test_more_bad_input(argv, tmp_path, corpus, wav, capsys):
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir.npy").mkdir()
     (tmp_path / "file").write_text("x")
+    (tmp_path / "mc.csv").write_text("ytid,start_s,end_s,caption\nin,0,1,a tone\n")
     names = {"IN": wav, "ZERO": tmp_path / "zero.wav", "DIR": tmp_path / "dir", "CORPUS": corpus,
-             "DIR.npy": tmp_path / "dir.npy", "FILE": tmp_path / "file"}  # fmt: skip
+             "DIR.npy": tmp_path / "dir.npy", "FILE": tmp_path / "file",
+             "FILE/x": tmp_path / "file" / "x", "CSV": tmp_path / "mc.csv"}  # fmt: skip
     argv = [str(names.get(a, a)).replace("OUT", str(tmp_path / "out")) for a in argv]
     before = sorted(tmp_path.rglob("*"))
     _one_error_line(capsys, main(argv))

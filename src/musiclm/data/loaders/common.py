@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from musiclm.data.manifest import ClipRecord, covering_roots, declare_roots, write_manifest
 from musiclm.errors import UserError
+from musiclm.io import check_output_dir
 
 T = TypeVar("T")
 
@@ -87,7 +88,7 @@ def finish_import(
         first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise UserError(f"{nothing}, {len(skipped)} skipped{first}")
     paths = [Path(out_dir) / r.audio for r in records]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out_dir, what="--out folder")
     declare_roots(out_dir, covering_roots(paths, out_dir, [source]))
     manifest = write_manifest(out_dir, records)
     return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)
