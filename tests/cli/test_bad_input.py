@@ -187,6 +187,19 @@ def test_codec_decode_output_checked(case, tmp_path, wav, capsys):
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_eval_output_is_checked_before_the_model_is_loaded(tmp_path, corpus, capsys, monkeypatch):
+    from musiclm.pipeline import MusicLM
+
+    def work(*a, **kw):
+        raise AssertionError("the work started")
+
+    monkeypatch.setattr(MusicLM, "from_pretrained", work)
+    (tmp_path / "file").write_text("x")
+    argv = _fill(["eval", "P", "--corpus", "CORPUS", "--heldout", "CORPUS", "--out"], tmp_path,
+                 corpus) + [str(tmp_path / "file" / "x")]  # fmt: skip
+    _one_error_line(capsys, main(argv), needle="is a file")
+
+
 @pytest.mark.parametrize(
     "cmd",
     [["stage", "train", "semantic", "--tokens", "T"], ["codec", "train", "--data", "CORPUS"],
