@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from musiclm.errors import UserError
-from musiclm.io import atomic_path
+from musiclm.io import atomic_path, folder_lock, write_json_atomic
 
 MANIFEST_NAME = "manifest.jsonl"
 CORPUS_NAME = "corpus.json"  # the corpus' settings; "audio_roots" lists where it may read
@@ -205,8 +205,6 @@ def declare_roots(folder: str | os.PathLike, roots: list[str | os.PathLike]) -> 
     old = declared_roots(folder)
     data[ROOTS_KEY] = sorted(set(old) | set(new))
     if data[ROOTS_KEY] != old:
-        from musiclm.io import write_json_atomic
-
         write_json_atomic(folder / CORPUS_NAME, data)
 
 
@@ -255,9 +253,9 @@ def merge_manifests(out: str | os.PathLike, sources: list[str | os.PathLike]) ->
     base = target.parent.resolve()
     records, seen, files, candidates = [], set(), [], []
     for src in sources:
-        folder = manifest_path(src).parent
-        candidates.append(folder.resolve())
-        candidates += [(folder / r).resolve() for r in declared_roots(folder)]
+        folder = manifest_path(src).parent.resolve()
+        candidates.append(folder)
+        first = len(files)
         for r in read_manifest(src):
             if r.id in seen:
                 raise UserError(f"clip id {r.id!r} of {src} is already in another source")
@@ -269,6 +267,8 @@ def merge_manifests(out: str | os.PathLike, sources: list[str | os.PathLike]) ->
                 r.midi = os.path.relpath(paths[1], base)
             files += paths
             records.append(r)
-    base.mkdir(parents=True, exist_ok=True)
-    declare_roots(base, covering_roots(files, base, candidates))
-    return write_manifest(target, records)
+        if any(not f.is_relative_to(folder) for f in files[first:]):  # through its roots
+            candidates += [(folder / r).resolve() for r in declared_roots(folder)]
+    with folder_lock(base):  # another merge, import or synth into this folder: refused
+        declare_roots(base, covering_roots(files, base, candidates))
+        return write_manifest(target, records)

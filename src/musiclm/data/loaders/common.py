@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from musiclm.data.manifest import ClipRecord, covering_roots, declare_roots, write_manifest
 from musiclm.errors import UserError
-from musiclm.io import check_output_dir
+from musiclm.io import check_output_dir, folder_lock
 
 T = TypeVar("T")
 
@@ -89,6 +89,7 @@ def finish_import(
         raise UserError(f"{nothing}, {len(skipped)} skipped{first}")
     paths = [Path(out_dir) / r.audio for r in records]
     check_output_dir(out_dir, what="--out folder")
-    declare_roots(out_dir, covering_roots(paths, out_dir, [source]))
-    manifest = write_manifest(out_dir, records)
+    with folder_lock(out_dir):  # another import, merge or synth into this folder: refused
+        declare_roots(out_dir, covering_roots(paths, out_dir, [source]))
+        manifest = write_manifest(out_dir, records)
     return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)
