@@ -244,10 +244,11 @@ class MusicLM:
         return model if dev is None or dev.type == "cpu" else model.to(dev)
 
     def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
-        from musiclm.io import write_json_atomic
+        from musiclm.io import remove_temporaries, write_json_atomic
         from musiclm.stages.lm import save_stage
 
         root = Path(path)
+        remove_temporaries(root)  # a killed save's half-written pipeline.json
         self.codec.save_pretrained(root / "codec", fp16=fp16)
         self.mulan.save_pretrained(root / "mulan", fp16=fp16)
         for name in ("semantic", "coarse", "fine"):

@@ -64,7 +64,8 @@ def wav(tmp_path):
 def corpus(tmp_path, wav):
     root = tmp_path / "corpus"
     root.mkdir()
-    row = dict(id="c0", audio="../in.wav", sample_rate=8000, seconds=1.0, captions=["a tone"])
+    (root / "in.wav").write_bytes(wav.read_bytes())
+    row = dict(id="c0", audio="in.wav", sample_rate=8000, seconds=1.0, captions=["a tone"])
     (root / "manifest.jsonl").write_text(json.dumps(row) + "\n")
     return root
 
@@ -186,10 +187,29 @@ def test_codec_decode_output_checked(case, tmp_path, wav, capsys):
     assert sorted(tmp_path.rglob("*")) == before
 
 
-def test_stage_train_export_under_a_file_is_refused_before_training(tmp_path, capsys):
+def test_eval_output_is_checked_before_the_model_is_loaded(tmp_path, corpus, capsys, monkeypatch):
+    from musiclm.pipeline import MusicLM
+
+    def work(*a, **kw):
+        raise AssertionError("the work started")
+
+    monkeypatch.setattr(MusicLM, "from_pretrained", work)
     (tmp_path / "file").write_text("x")
-    argv = ["stage", "train", "semantic", "--tokens", str(tmp_path / "t"), "--export",
-            str(tmp_path / "file" / "final"), "-o", str(tmp_path / "run")]  # fmt: skip
+    argv = _fill(["eval", "P", "--corpus", "CORPUS", "--heldout", "CORPUS", "--out"], tmp_path,
+                 corpus) + [str(tmp_path / "file" / "x")]  # fmt: skip
+    _one_error_line(capsys, main(argv), needle="is a file")
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [["stage", "train", "semantic", "--tokens", "T"], ["codec", "train", "--data", "CORPUS"],
+     ["mulan", "train", "--data", "CORPUS"]],
+    ids=lambda c: " ".join(c[:2]),
+)  # fmt: skip
+def test_a_train_export_under_a_file_is_refused_before_training(cmd, tmp_path, corpus, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = _fill(cmd, tmp_path, corpus) + ["--export", str(tmp_path / "file" / "final"),
+                                           "-o", str(tmp_path / "run")]  # fmt: skip
     _one_error_line(capsys, main(argv), needle="is a file")
     assert not (tmp_path / "run").exists()
 
@@ -211,9 +231,10 @@ def test_bad_manifests(content, tmp_path, capsys):
 
 def test_a_bad_tempo_does_not_kill_a_tokenize_run(tmp_path, wav, capsys):
     tempos = ["fast", float("nan"), 120]
-    rows = [dict(id=f"c{i}", audio="../in.wav", sample_rate=8000, seconds=1.0,
+    rows = [dict(id=f"c{i}", audio="in.wav", sample_rate=8000, seconds=1.0,
                  captions=["x"], tempo=t) for i, t in enumerate(tempos)]  # fmt: skip
     (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "in.wav").write_bytes(wav.read_bytes())
     (tmp_path / "c" / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "tok"
     assert main(["tokenize", str(tmp_path / "c"), "-o", str(out), "--kinds", "attributes",
@@ -307,6 +328,9 @@ MORE = [  # found by a wider sweep; files made by the fixtures below
     ["tokenize", "CORPUS", "-o", "FILE", "--kinds", "attributes"],
     ["generate", "x", "y", "-o", "OUT.wav"],
     ["generate", "x", "--tempo", "nan"],
+    ["data", "import-folder", "DIR"],  # nothing captioned: no progress bar before the line
+    ["data", "import-folder", "CORPUS", "--out", "FILE/x"],
+    ["data", "import-musiccaps", "CSV", "CORPUS", "--out", "FILE/x"],
 ]
 
 
@@ -316,8 +340,10 @@ def test_more_bad_input(argv, tmp_path, corpus, wav, capsys):
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir.npy").mkdir()
     (tmp_path / "file").write_text("x")
+    (tmp_path / "mc.csv").write_text("ytid,start_s,end_s,caption\nin,0,1,a tone\n")
     names = {"IN": wav, "ZERO": tmp_path / "zero.wav", "DIR": tmp_path / "dir", "CORPUS": corpus,
-             "DIR.npy": tmp_path / "dir.npy", "FILE": tmp_path / "file"}  # fmt: skip
+             "DIR.npy": tmp_path / "dir.npy", "FILE": tmp_path / "file",
+             "FILE/x": tmp_path / "file" / "x", "CSV": tmp_path / "mc.csv"}  # fmt: skip
     argv = [str(names.get(a, a)).replace("OUT", str(tmp_path / "out")) for a in argv]
     before = sorted(tmp_path.rglob("*"))
     _one_error_line(capsys, main(argv))

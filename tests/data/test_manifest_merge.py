@@ -32,3 +32,25 @@ def test_duplicate_ids_are_refused(tmp_path, capsys):
     assert main(["data", "merge", str(tmp_path / "all"), str(a), str(b)]) == 2
     assert "already in another source" in capsys.readouterr().err
     assert not (tmp_path / "all" / "manifest.jsonl").exists()
+
+
+def test_a_merge_into_a_folder_another_run_writes_is_refused(tmp_path, capsys):
+    from musiclm.io import folder_lock
+
+    a = _corpus(tmp_path / "a", ["x"])
+    with folder_lock(tmp_path / "all"):
+        assert main(["data", "merge", str(tmp_path / "all"), str(a)]) == 2
+    assert "another run is writing here" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == []
+
+
+def test_data_synth_refuses_a_merged_corpus_folder(tmp_path):
+    import pytest
+
+    from musiclm.data.synth.engine import SynthConfig, synth_corpus
+    from musiclm.errors import UserError
+
+    a = _corpus(tmp_path / "a", ["x"])
+    assert main(["data", "merge", str(tmp_path / "all"), str(a)]) == 0
+    with pytest.raises(UserError, match="did not make"):
+        synth_corpus(tmp_path / "all", 1, SynthConfig(seconds=5.0), progress=False)

@@ -51,6 +51,28 @@ def test_search(model, corpus, tmp_path, capsys):
     assert capsys.readouterr().out.count("\n| ") == 3
 
 
+@pytest.mark.parametrize("content", [b"my notes", b"", "npz", "npy"])
+def test_search_never_overwrites_a_file_that_is_not_its_index(
+    content, model, corpus, tmp_path, capsys
+):
+    index = tmp_path / "notes.npz"
+    if content == "npz":
+        np.savez(index, weights=np.zeros(3))  # someone else's arrays
+    elif content == "npy":
+        np.save(tmp_path / "a.npy", np.zeros(3))
+        (tmp_path / "a.npy").rename(index)
+    else:
+        index.write_bytes(content)
+    before = index.read_bytes()
+    args = ["mulan", "search", "tone", "--data", str(corpus), "-m", str(model), "--index"]
+    assert main(args + [str(index)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a musiclm search index" in err[0]
+    assert index.read_bytes() == before
+    assert main(args + [str(tmp_path)]) == 2  # a folder
+    assert "is a folder" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -163,8 +163,10 @@ def test_a_killed_run_s_half_shard_is_removed_and_other_files_kept(corpus, codec
     half = out / "acoustic" / ".00001.npz.abcd1234.musiclm-tmp.npz"
     half.write_bytes(b"half")
     (out / "acoustic" / ".notes").write_text("mine")
+    probe = out / ".write-test.abcd1234.musiclm-tmp"  # killed while probing the folder
+    probe.write_bytes(b"")
     again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
-    assert again.shards_written == 1 and not half.exists()
+    assert again.shards_written == 1 and not half.exists() and not probe.exists()
     assert (out / "acoustic" / ".notes").read_text() == "mine"
     assert not (out / ".musiclm.lock").exists()
 

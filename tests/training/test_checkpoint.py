@@ -124,6 +124,32 @@ def test_killed_write_leaves_nothing(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path).step == 1
 
 
+def test_an_export_killed_mid_write_leaves_only_our_temporaries_and_the_next_removes_them(
+    tmp_path, monkeypatch
+):
+    model, _ = trained()
+    real = ck.save_file
+
+    def killed(tensors, path, **kw):  # safetensors' own temporary, then the kill
+        (Path(path).parent / ".tmpAbC123").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ck, "save_file", killed)
+    (tmp_path / ".keep").write_text("mine")
+    with pytest.raises(KeyboardInterrupt):
+        ck.save_pretrained(model, {"hidden": 8}, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep"]
+    # a real kill -9 skips the clean-up: the next export removes what it left, only that
+    left = tmp_path / ".model.safetensors.abcd1234.musiclm-tmp"
+    left.mkdir()
+    (left / ".tmpAbC123").write_bytes(b"half")
+    (tmp_path / ".config.json.abcd1234.musiclm-tmp.json").write_text("{")
+    monkeypatch.setattr(ck, "save_file", real)
+    ck.save_pretrained(model, {"hidden": 8}, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".keep", "config.json", "model.safetensors"]
+
+
 def test_pretrained_round_trip(tmp_path):
     model, _ = trained()
     model[2].weight = nn.Parameter(model[0].weight[:1, :].clone())  # a separate tensor

@@ -127,6 +127,18 @@ def test_resume_after_interrupt_is_exact(tmp_path):
     assert same(weights(full.model), weights(other.model))
 
 
+def test_a_resumed_run_logs_the_same_averages(tmp_path):
+    """A checkpoint between two log records keeps the sums of the window in between."""
+    full = Trainer(Regression(), config(tmp_path, "full", log_every=4))
+    full.fit()
+    for name, task in (("cut", Regression(stop_at=7)), ("ctrl-c", Regression(ctrl_c_at=6))):
+        cfg = config(tmp_path, name, log_every=4)
+        with pytest.raises(KeyboardInterrupt):
+            Trainer(task, cfg).fit()
+        Trainer(Regression(), cfg).fit(resume=True)
+        assert train_records(cfg.out_dir) == train_records(full.config.out_dir), name
+
+
 def test_final_weights_and_files(tmp_path):
     cfg = config(tmp_path, steps=6, keep_last=1)
     trainer = Trainer(Regression(), cfg)

@@ -54,9 +54,12 @@ def train(
     from musiclm.codec.config import CodecConfig
     from musiclm.codec.train import CodecLossConfig, CodecTask
     from musiclm.devices import trainer_device
+    from musiclm.io import check_output_dir
     from musiclm.training import TrainConfig, Trainer
 
     dev = trainer_device(device)  # a missing GPU is refused before any work
+    final = export or out / "final"
+    check_output_dir(final, what="--export folder", create=False)  # before hours of training
     task = CodecTask(
         CodecConfig.preset(config),
         data,
@@ -70,7 +73,6 @@ def train(
     trainer = Trainer(task, cfg, device=dev)
     result = trainer.fit(resume=resume)
     codec = CodecTask.codec_of(trainer.model)
-    final = export or out / "final"
     codec.save_pretrained(final, fp16=fp16)
     typer.echo(f"trained {result.step} steps; codec -> {final}")
 

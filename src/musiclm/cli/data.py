@@ -119,11 +119,12 @@ def import_musiccaps(
     out: Path = typer.Option(
         None, "--out", "-o", help="Where to write manifest.jsonl (default: CLIPS_DIR)."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Index your local MusicCaps clips into a manifest; missing clips are counted, not fatal."""
     from musiclm.data.loaders import import_musiccaps as run
 
-    typer.echo(run(csv, clips_dir, out).summary())
+    typer.echo(run(csv, clips_dir, out, progress=_progress(quiet)).summary())
 
 
 @app.command("import-folder")
@@ -134,11 +135,12 @@ def import_folder(
     out: Path = typer.Option(
         None, "--out", "-o", help="Where to write manifest.jsonl (default: FOLDER)."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Index a folder of captioned audio; unreadable or uncaptioned files are skipped and listed."""
     from musiclm.data.loaders import import_folder as run
 
-    typer.echo(run(folder, out).summary())
+    typer.echo(run(folder, out, progress=_progress(quiet)).summary())
 
 
 @app.command()
@@ -147,6 +149,9 @@ def merge(
     sources: list[Path] = typer.Argument(..., help="Corpus folders or manifests to merge."),
 ) -> None:
     """List the clips of several corpora in one manifest (audio stays where it is).
+
+    OUT/corpus.json lists the source folders under "audio_roots": a corpus reads audio only
+    inside its folder and the roots it declares (docs/cli.md).
 
     Example: `musiclm data merge corpus/all corpus/main corpus/violin808`
     """
@@ -192,3 +197,11 @@ def melodies(
     path = check_output(out or CACHE_PATH)
     n = build_melody_cache(path)
     typer.echo(f"{n} melodies -> {path}")
+
+
+def _progress(quiet: bool) -> bool:
+    """A progress bar only for a person watching: not with -q, not into a log or a pipe
+    (where a failed import would print the bar before its one error line)."""
+    import sys
+
+    return not quiet and sys.stderr.isatty()

@@ -39,7 +39,7 @@ def evaluate(
     from musiclm.devices import resolve_device
     from musiclm.eval.run import evaluate as run
     from musiclm.eval.run import read_prompts, to_markdown
-    from musiclm.io import write_json_atomic, write_text_atomic
+    from musiclm.io import check_output_dir, write_json_atomic, write_text_atomic
     from musiclm.pipeline import MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
     dev = resolve_device(device)
@@ -48,6 +48,7 @@ def evaluate(
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
     options = GenerationOptions(cfg=cfg)  # checks --cfg
+    check_output_dir(out, what="--out folder", create=False)  # before generating anything
     items = read_prompts(prompts)
     net = MusicLM.from_pretrained(model, device=dev)
     report = run(

@@ -53,11 +53,14 @@ def train(
     Kill it and rerun with --resume: it continues from the last checkpoint exactly.
     """
     from musiclm.devices import trainer_device
+    from musiclm.io import check_output_dir
     from musiclm.mulan.config import MuLanConfig
     from musiclm.mulan.train import MuLanTask, MuLanTrainOptions, fit_rvq
     from musiclm.training import TrainConfig, Trainer
 
     dev = trainer_device(device)  # a missing GPU is refused before any work
+    final = export or out / "final"
+    check_output_dir(final, what="--export folder", create=False)  # before hours of training
     cfg = MuLanConfig.preset(config)
     if unfreeze_layers is not None:
         try:
@@ -89,7 +92,6 @@ def train(
         f"relative error {fit.relative_error[0]:.3f} after level 1, "
         f"{fit.relative_error[-1]:.3g} after all; level-1 perplexity {fit.perplexity[0]:.0f}"
     )
-    final = export or out / "final"
     model.save_pretrained(final)
     typer.echo(f"MuLan -> {final}")
 

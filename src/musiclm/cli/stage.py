@@ -64,6 +64,9 @@ def train(
         "add --attributes to a trained stage).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
+    save_every: int = typer.Option(
+        None, "--save-every", help="Steps between checkpoints (default: 500, at most --steps)."
+    ),
     export: Path = typer.Option(None, "--export", help="Write the final model here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights."),
     device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
@@ -90,6 +93,7 @@ def train(
     checks.count("--batch-size", batch_size)
     checks.number("--lr", lr, low=0, low_open=True)
     checks.seed("--seed", seed)
+    checks.count("--save-every", save_every)
     if mulan_levels is not None:
         checks.count("--mulan-levels", mulan_levels)
     final = export or out / "final"
@@ -111,7 +115,7 @@ def train(
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,
-        save_every=max(1, min(500, steps)),
+        save_every=save_every or max(1, min(500, steps)),
     )  # fmt: skip
     trainer = Trainer(task, train_cfg, device=dev)
     try:

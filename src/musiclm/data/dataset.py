@@ -43,6 +43,9 @@ class ClipDataset(Dataset):
         random_crop: a random window per (seed, epoch, index); else the centre window.
         seed: base seed of every random choice.
         caption_mode: ``"random"`` paraphrase, the ``"first"`` one, or ``"all"``.
+        records: the manifest's clips to use (default: all of them), e.g. a filtered
+            :func:`~musiclm.data.manifest.read_manifest`; their paths stay relative to
+            the manifest's folder.
     Raises:
         ValueError: a bad ``seconds``, ``sample_rate`` or ``caption_mode``.
         UserError: a missing or empty manifest, or a clip without a caption.
@@ -57,6 +60,7 @@ class ClipDataset(Dataset):
         random_crop: bool = True,
         seed: int = 0,
         caption_mode: str = "random",
+        records: list[ClipRecord] | None = None,
     ) -> None:
         if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"seconds must be a positive number, got {seconds!r}")
@@ -69,7 +73,9 @@ class ClipDataset(Dataset):
                 f"caption_mode must be one of {', '.join(CAPTION_MODES)}, got {caption_mode!r}"
             )
         self.manifest = manifest_path(manifest)
-        self.records: list[ClipRecord] = read_manifest(self.manifest)
+        self.records: list[ClipRecord] = (
+            read_manifest(self.manifest) if records is None else list(records)
+        )
         if not self.records:
             raise UserError(f"manifest {self.manifest} holds no clips")
         uncaptioned = [r.id for r in self.records if not any(c.strip() for c in r.captions)]

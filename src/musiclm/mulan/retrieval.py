@@ -16,8 +16,10 @@ from tqdm.auto import tqdm
 
 from musiclm.data.manifest import ClipRecord, read_manifest, resolve
 from musiclm.errors import UserError
-from musiclm.io import atomic_path, read_audio
+from musiclm.io import atomic_path, check_output, read_audio
 from musiclm.mulan.model import MuLan
+
+INDEX_KEYS = {"ids", "embeddings", "fingerprint"}  # what an index .npz holds
 
 
 def fingerprint(model: MuLan) -> str:
@@ -67,13 +69,23 @@ def indexed_corpus(
     records = read_manifest(data)
     ids = np.array([r.id for r in records])
     key = fingerprint(model) if index is not None else ""
+    if index is not None:
+        check_output(index, what="--index")
     if index is not None and Path(index).is_file():
         try:
-            with np.load(index, allow_pickle=False) as f:
+            f = np.load(index, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            f = None
+        ours = hasattr(f, "files") and set(f.files) == INDEX_KEYS  # an .npz of ours
+        if ours:
+            with f:
                 if str(f["fingerprint"]) == key and np.array_equal(f["ids"], ids):
                     return records, f["embeddings"].astype(np.float32)
-        except (OSError, KeyError, ValueError):
-            pass  # unreadable or another layout: rebuild it
+        if not ours:  # a file of the user's: never overwrite it
+            raise UserError(
+                f"--index {index} exists and is not a musiclm search index; give another path "
+                "(an index of another model or corpus is rebuilt, any other file is kept)"
+            )
     records, emb = embed_corpus(model, data, progress=progress)
     if index is not None:
         with atomic_path(index, suffix=".npz") as tmp, tmp.open("wb") as f:

@@ -10,10 +10,8 @@ Clips without any caption are skipped and counted.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +23,8 @@ from tqdm.auto import tqdm
 from musiclm.data.dataset import ClipDataset
 from musiclm.data.manifest import (
     ClipRecord,
-    manifest_path,
     read_manifest,
     resolve,
-    write_manifest,
 )
 from musiclm.errors import UserError
 from musiclm.io import read_audio
@@ -87,18 +83,7 @@ class CaptionedClips(ClipDataset):
         if not keep:
             raise UserError(f"no clip in {manifest} has a caption; MuLan needs captions")
         kw |= dict(random_crop=train, caption_mode="first")
-        if self.skipped:
-            # ClipDataset refuses uncaptioned clips: hand it a filtered manifest whose audio
-            # paths are absolute (root / absolute path = absolute path), then point it back.
-            with tempfile.TemporaryDirectory() as tmp:
-                absolute = [
-                    dataclasses.replace(r, audio=str(resolve(manifest, r.audio))) for r in keep
-                ]
-                write_manifest(tmp, absolute)
-                super().__init__(tmp, **kw)
-            self.manifest, self.root = manifest_path(manifest), manifest_path(manifest).parent
-        else:
-            super().__init__(manifest, **kw)
+        super().__init__(manifest, records=keep, **kw)
         self.options, self.train = options, train
 
     def __getitem__(self, index: int) -> dict[str, Any]:

@@ -152,6 +152,7 @@ def tokenize_corpus(
 def _tokenize(records, manifest, corpus_sha, out, models, shard_size, workers, overwrite,
               progress) -> TokenizeResult:  # fmt: skip
     n_shards = -(-len(records) // shard_size)
+    remove_temporaries(out)  # a killed run's write probe
     loaded = {kind: KINDS[kind].load(path) for kind, path in models.items()}
     for kind, tk in loaded.items():
         _prepare(out / kind, tk, corpus_sha, n_shards, overwrite)

@@ -107,8 +107,16 @@ def _sha256(path: Path) -> str:
 
 
 def _write_weights(directory: Path, weights: Mapping[str, torch.Tensor], config: dict, dtype):
+    # safetensors writes through a temporary of its own (".tmpXXXXXX") beside the file it
+    # is given, which a killed run leaves behind under a name that is not ours to remove:
+    # give it a file inside a temporary folder of ours, removed whole (remove_temporaries).
     with atomic_path(directory / WEIGHTS) as tmp:
-        save_file(_for_saving(weights, dtype), str(tmp), metadata={"format": "pt"})
+        folder = Path(tempfile.mkdtemp(prefix=f".{WEIGHTS}.", suffix=TMP_TAG, dir=directory))
+        try:
+            save_file(_for_saving(weights, dtype), str(folder / WEIGHTS), metadata={"format": "pt"})
+            os.replace(folder / WEIGHTS, tmp)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         digest = _sha256(tmp)
     header = {"format_version": FORMAT_VERSION, "config_hash": config_hash(config)}
     write_json_atomic(directory / CONFIG, {**header, "weights_sha256": digest, "model": config})
@@ -167,6 +175,7 @@ def save_pretrained(
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(directory)  # half-written files of a killed export
     values = list(model.values()) if isinstance(model, Mapping) else []
     if values and all(isinstance(v, torch.Tensor) for v in values):
         weights = dict(model)

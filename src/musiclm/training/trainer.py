@@ -215,7 +215,9 @@ class Trainer:
         )
         acc.wait_for_everyone()
         try:
-            return self._loop(step, train, val_set, metrics, resumed=ckpt is not None)
+            windows = state.get("metric_windows") or []  # one per process
+            window = windows[rank] if rank < len(windows) else {}
+            return self._loop(step, train, val_set, metrics, window, resumed=ckpt is not None)
         finally:
             train.close()
             self.model = (
@@ -238,11 +240,14 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------
 
-    def _loop(self, step, train, val_set, metrics, *, resumed: bool) -> FitResult:
+    def _loop(self, step, train, val_set, metrics, saved_window, *, resumed: bool) -> FitResult:
         cfg, acc = self.config, self.accelerator
         last_save = last_eval = step if resumed else -1
         result = FitResult(step, None)
+        # Sums of the metrics since the last log record; kept in checkpoints, so a resumed
+        # run logs the same averages as one that never stopped.
         window: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+        window.update({k: [float(s), int(n)] for k, (s, n) in saved_window.items()})
         bar = tqdm(
             total=cfg.steps,
             initial=step,
@@ -251,11 +256,11 @@ class Trainer:
             dynamic_ncols=True,
             disable=not acc.is_main_process,
         )
-        snapshot = (step, train.position(), rng_state())
+        snapshot = (step, train.position(), rng_state(), _copy(window))
         try:
             with _DeferInterrupt() as interrupt:
                 while step < cfg.steps:
-                    snapshot = (step, train.position(), rng_state())
+                    snapshot = (step, train.position(), rng_state(), _copy(window))
                     if interrupt.requested:
                         raise KeyboardInterrupt
                     micro = [
@@ -279,17 +284,21 @@ class Trainer:
                         result.val_metrics = self._validate(step, val_set, metrics)
                         last_eval = step
                     if cfg.save_every and step % cfg.save_every == 0:
-                        result.checkpoint = self._save(step, train.position(), rng_state(), result)
+                        result.checkpoint = self._save(
+                            step, train.position(), rng_state(), _copy(window), result
+                        )
                         last_save = step
-                snapshot = (step, train.position(), rng_state())
+                snapshot = (step, train.position(), rng_state(), _copy(window))
             if val_set is not None and last_eval != step:
                 result.val_metrics = self._validate(step, val_set, metrics)
             if last_save != step:
-                result.checkpoint = self._save(step, train.position(), rng_state(), result)
+                result.checkpoint = self._save(
+                    step, train.position(), rng_state(), _copy(window), result
+                )
         except KeyboardInterrupt:
             if acc.is_main_process:  # alone: the other processes may not reach a collective
-                at, position, rng = snapshot
-                path = self._save(at, position, rng, result, collective=False)
+                at, position, rng, sums = snapshot
+                path = self._save(at, position, rng, sums, result, collective=False)
                 log.warning("interrupted: saved %s", path)
             raise
         finally:
@@ -391,7 +400,7 @@ class Trainer:
         return out
 
     def _save(
-        self, step, position, rng, result: FitResult, *, collective: bool = True
+        self, step, position, rng, window, result: FitResult, *, collective: bool = True
     ) -> Path | None:
         """Write a checkpoint from the main process; with ``collective`` every process
         takes part (weights gathered under FSDP, every process's RNG state kept)."""
@@ -402,9 +411,10 @@ class Trainer:
                 sd = acc.get_state_dict(m)
                 weights.update({f"{key}{k}": v for k, v in (sd or {}).items()})
             rngs = gather_object([rng]) if acc.num_processes > 1 else [rng]
+            windows = gather_object([window]) if acc.num_processes > 1 else [window]
         else:
             weights = model_state_dict(self._unwrapped())
-            rngs = [rng]
+            rngs, windows = [rng], [window]
         path = None
         if acc.is_main_process:
             state = {
@@ -412,6 +422,7 @@ class Trainer:
                 "world_size": acc.num_processes,
                 "train_metrics": result.train_metrics,
                 "val_metrics": result.val_metrics,
+                "metric_windows": windows,
                 "train_config": cfg.to_dict(),
                 "schedulers": {n: s.state_dict() for n, s in self._scheds.items()},
                 "task": type(self.task).__name__,
@@ -430,3 +441,7 @@ class Trainer:
         if isinstance(self._model_arg, dict):
             return {n: self.accelerator.unwrap_model(m) for n, m in self._model_arg.items()}
         return self.accelerator.unwrap_model(self._model_arg)
+
+
+def _copy(window: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {k: [s, n] for k, (s, n) in window.items()}

@@ -10,8 +10,9 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from musiclm.data.manifest import ClipRecord, write_manifest
+from musiclm.data.manifest import ClipRecord, covering_roots, declare_roots, write_manifest
 from musiclm.errors import UserError
+from musiclm.io import check_output_dir, folder_lock
 
 T = TypeVar("T")
 
@@ -77,11 +78,18 @@ def finish_import(
     missing: int,
     skipped: list[tuple[str, str]],
     nothing: str,
+    source: Path,
 ) -> ImportResult:
     """Write ``out_dir/manifest.jsonl``; with no usable clip, fail with ``nothing`` (what was
-    found) plus the skip count and the first skip's reason."""
+    found) plus the skip count and the first skip's reason. Audio outside ``out_dir``
+    (under ``source``, the folder imported from) is declared in ``out_dir/corpus.json``'s
+    ``"audio_roots"``, so the corpus may read it (see :mod:`musiclm.data.manifest`)."""
     if not records:
         first = f"; first skipped: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise UserError(f"{nothing}, {len(skipped)} skipped{first}")
-    manifest = write_manifest(out_dir, records)
+    paths = [Path(out_dir) / r.audio for r in records]
+    check_output_dir(out_dir, what="--out folder")
+    with folder_lock(out_dir):  # another import, merge or synth into this folder: refused
+        declare_roots(out_dir, covering_roots(paths, out_dir, [source]))
+        manifest = write_manifest(out_dir, records)
     return ImportResult(manifest=manifest, n_clips=len(records), missing=missing, skipped=skipped)

@@ -25,7 +25,7 @@ from musiclm.data.loaders.common import (
 )
 from musiclm.data.manifest import ClipRecord, Instrument
 from musiclm.errors import UserError
-from musiclm.io import audio_info
+from musiclm.io import audio_info, check_output_dir
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "aiff", "aif", "opus")
 _STRING_FIELDS = ("genre", "key", "mode", "meter")
@@ -57,6 +57,7 @@ def import_folder(
     out_dir = Path(out_dir) if out_dir is not None else folder
     if not folder.is_dir():
         raise UserError(f"no folder at {folder}")
+    check_output_dir(out_dir, what="--out folder", create=False)  # before the scan
 
     files = walk_files(folder, AUDIO_EXTENSIONS)
     records: list[ClipRecord] = []
@@ -110,6 +111,7 @@ def import_folder(
         skipped,
         f"no captioned audio in {folder}: {len(files)} audio file(s), {missing} without a "
         ".txt/.json caption beside them",
+        folder,
     )
 
 

@@ -23,7 +23,7 @@ from musiclm.data.loaders.common import (
 )
 from musiclm.data.manifest import ClipRecord
 from musiclm.errors import UserError
-from musiclm.io import audio_info
+from musiclm.io import audio_info, check_output_dir
 
 REQUIRED_COLUMNS = ("ytid", "start_s", "end_s", "caption")
 # In order of preference when one clip exists in several formats. libsndfile reads
@@ -79,6 +79,7 @@ def import_musiccaps(
         raise UserError(f"no MusicCaps CSV at {csv_path}")
     if not clips_dir.is_dir():
         raise UserError(f"no clips folder at {clips_dir}")
+    check_output_dir(out_dir, what="--out folder", create=False)  # before the scan
 
     rows = _read_rows(csv_path)
     index = index_clips(clips_dir)
@@ -137,6 +138,7 @@ def import_musiccaps(
         skipped,
         f"no usable MusicCaps rows: {len(rows)} rows in {csv_path}, {missing} without a "
         f"clip in {clips_dir}",
+        clips_dir,
     )
 
 

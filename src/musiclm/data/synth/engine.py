@@ -258,6 +258,11 @@ def _check_out_dir(out: Path, cfg: SynthConfig) -> None:
                 f"{saved} is not a corpus.json of musiclm; use another folder (or delete it)"
             )
         mine = json.loads(json.dumps(asdict(cfg)))
+        if not set(mine) & set(old):  # e.g. only the "audio_roots" of `data merge`
+            raise UserError(
+                f"{out} holds a corpus that `data synth` did not make (merged or imported); "
+                "use another folder"
+            )
         diff = [k for k in mine if old.get(k) != mine[k]]
         if diff:
             raise UserError(
