@@ -4,7 +4,7 @@ For each held-out clip it takes the codec's true codes and decodes: the coarse l
 alone; the coarse levels with the fine levels the fine stage samples for them (at its
 generation temperature and, beside it, at 1.0); and the true coarse + fine levels (what a
 perfect fine stage would give). Each is scored against the original with the codec
-metrics (frame-wise chroma r, SC, mel L1; ``musiclm.codec.evaluate.metrics``). A fine
+metrics (frame-wise chroma r, SC, mel L1; ``musiclm.eval.codec.metrics``). A fine
 stage that helps sits between "coarse alone" and "true fine"; one that hurts is worse
 than "coarse alone", and the pipeline should then not decode its levels.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm.codec.evaluate import metrics
+from musiclm.eval.codec import metrics
 from musiclm.io import read_audio
 from musiclm.pipeline import GenerationOptions, MusicLM
 

@@ -132,7 +132,7 @@ def test_kill_9_tokenize_then_rerun_gives_the_same_token_files(corpus, tmp_path,
 @pytest.fixture(scope="module")
 def stage_tokens(tmp_path_factory):
     """Token files of three clips, as `musiclm tokenize` writes them (debug-size vocabularies)."""
-    from musiclm.tokenize.store import write_meta, write_shard
+    from musiclm.tokens import write_meta, write_shard
 
     root = tmp_path_factory.mktemp("kill9_tokens")
     rng = np.random.default_rng(0)

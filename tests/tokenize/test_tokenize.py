@@ -126,7 +126,7 @@ def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
     result = tokenize_corpus(corpus, out, models, progress=False)
     assert result.clips == 6 and list(result.skipped) == ["gone"]
     c4 = {kind: TokenStore(out, kind)["c4"] for kind in models}  # 1.5 s
-    assert c4["acoustic"]["codes"].shape == (8, 75)  # 50 Hz, 8 levels
+    assert c4["acoustic"]["codes"].shape == (12, 75)  # codec v2: 50 Hz, 12 levels
     assert abs(c4["semantic"]["tokens"].shape[-1] - 37.5) <= 1  # 25 Hz
     assert c4["mulan"]["tokens"].shape == (12, 1)  # one 10 s window
     from musiclm.mulan.model import MuLan
