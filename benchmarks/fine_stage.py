@@ -63,7 +63,7 @@ def main() -> None:
             else:
                 g = torch.Generator().manual_seed(args.seed + i)
                 with torch.inference_mode():
-                    fine = model._fine(coarse, GenerationOptions(temperature=how), [g], None)
+                    fine = model._fine(coarse, GenerationOptions(temperature=how), [g])
                 use = torch.cat([coarse, fine], dim=1)
             z = codec.batch_decode(use)[0].float().numpy()[: len(y)]
             rows[name].append(metrics(y, z, sr))

@@ -49,7 +49,7 @@ def main() -> None:
     keys = [normalise_key(f"{r['key']} {r['mode']}") for r in picked]
     texts = [r["captions"][0] for r in picked]
     rows = []
-    fits = [key_fit(*read_audio(args.heldout / r["audio"]))[::-1] for r in picked]
+    fits = [key_fit(*read_audio(args.heldout / r["audio"])) for r in picked]
     rows.append(("real clips (ceiling)", fits))
     base = GenerationOptions()
     for folder in args.model or [None]:
@@ -61,14 +61,14 @@ def main() -> None:
                 chunk = texts[i : i + args.batch]
                 audio = model.generate(chunk, seconds=args.seconds, seed=args.seed + i,
                                        options=opts)  # fmt: skip
-                fits += [key_fit(a, model.sample_rate)[::-1] for a in audio]
+                fits += [key_fit(a, model.sample_rate) for a in audio]
             rows.append((f"{folder or 'bundled'}, coarse temperature {t:g}", fits))
     print(f"## Key of {len(texts)} held-out captions (`{args.heldout}`), {args.seconds:g} s, "
           f"seed {args.seed}\n")  # fmt: skip
     print("| audio | key right | key strength (mean) |\n|---|---:|---:|")
     for name, fits in rows:
-        right = sum(est == want for (_, est), want in zip(fits, keys))
-        strength = np.mean([s for s, _ in fits])
+        right = sum(est == want for (est, _), want in zip(fits, keys))
+        strength = np.mean([s for _, s in fits])
         print(f"| {name} | {right} of {len(keys)} | {strength:.3f} |")
 
 

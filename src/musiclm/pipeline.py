@@ -438,10 +438,10 @@ class MusicLM:
         wins = padded.reshape(b, q, n_win, window).permute(0, 2, 1, 3)  # (B, W, Qc, T)
         g = [g] * b if isinstance(g, torch.Generator) else g
         out: list[list[torch.Tensor]] = [[] for _ in range(b)]
+        inputs = StageInputs(st.layout, (), self.device)  # the fine stage is unconditioned
         for batch in windows.fine_batches(b, n_win):
             context = torch.cat([wins[p, a:e] for p, a, e in batch])
             rows = [g[p] for p, a, e in batch for _ in range(a, e)]  # a generator per row
-            inputs = StageInputs(st.layout, (), self.device)
             w = Window(0.0, 0.0, st.steps_for(window), context)
             codes = self._sample(st, "fine", 2, inputs, w, window, opts, rows, call)
             for (p, _, _), part in zip(batch, codes.split([e - a for _, a, e in batch])):

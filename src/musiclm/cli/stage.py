@@ -139,8 +139,8 @@ def _acoustic_levels(layout: dict, coarse: int | None, fine: int | None) -> None
     if coarse is None and fine is None:
         return
     total = layout["coarse_levels"] + layout["fine_levels"]
-    coarse = coarse if coarse is not None else min(layout["coarse_levels"], total - 1)
-    fine = fine if fine is not None else total - coarse
+    coarse = layout["coarse_levels"] if coarse is None else coarse
+    fine = total - coarse if fine is None else fine
     if coarse + fine > total:
         raise UserError(
             f"--coarse-levels {coarse} + --fine-levels {fine} exceed the {total} levels "
