@@ -29,6 +29,23 @@ MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not 
 _TEMPO_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:-\s*)?(?:bpm|beats per minute)\b", re.I)
 
 
+MELODY_RATE = 25  # melody frames per second (the semantic rate)
+MELODY_NONE, MELODY_REST, MELODY_PC0 = 0, 1, 2
+MELODY_IDS = MELODY_PC0 + 12
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a piece's form plan, in seconds from the start."""
+
+    name: str  # musiclm.theory.SECTIONS (intro, verse, chorus, ...)
+    start: float
+    end: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "start": round(self.start, 3), "end": round(self.end, 3)}
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: tensors have no truth value; same object = same
 class Conditions:
     """The conditions of one prompt.
@@ -42,6 +59,11 @@ class Conditions:
     tempo: float | None = None  # bpm; None: the model decides
     key: int | None = None  # key token 0..23 (musiclm.theory.key_index); None: the model decides
     mulan: torch.Tensor | None = None  # (L,) int64 MuLan RVQ tokens of the text
+    # per-frame melody of the whole piece at MELODY_RATE: MELODY_NONE (no condition),
+    # MELODY_REST (a rest: no tune), MELODY_PC0 + pitch class (C = 0); None: no melody
+    melody: torch.Tensor | None = None
+    # the planned form: sections in time order covering the piece; None: no plan
+    form: tuple[Section, ...] | None = None
 
     def with_mulan(self, tokens: torch.Tensor) -> Conditions:
         return dataclasses.replace(self, mulan=tokens)
@@ -96,4 +118,4 @@ def parse(
     return Conditions(text, tempo=t, key=k if key is not None else parse_key(text))
 
 
-__all__ = ["Conditions", "parse", "parse_tempo"]
+__all__ = ["Conditions", "Section", "parse", "parse_tempo"]

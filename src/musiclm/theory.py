@@ -104,6 +104,10 @@ MAJOR_LIKE = {m for m in MODES if is_major(m)}
 
 N_KEYS = 24  # 12 tonics x {major, minor}
 
+# Song sections, as the engine names them (data/synth/form.py); "tail" is the ending
+# after the last section (a final chord ringing out). Form conditioning ids are 1 + index.
+SECTIONS = ("intro", "verse", "chorus", "bridge", "build", "drop", "breakdown", "outro", "tail")
+
 
 def key_index(tonic: str, mode: str = "major") -> int:
     """``0 .. 23``: the pitch class of ``tonic`` (+12 for minor-like modes)."""
