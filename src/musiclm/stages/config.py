@@ -31,6 +31,9 @@ class StageConfig(Config):
     # layouts with tempo/key tokens: share of examples where each is dropped (unknown), so
     # prompts that state neither still work
     attr_dropout: float = 0.3
+    # layouts with melody / form channels: share of examples trained without each
+    melody_dropout: float = 0.5
+    form_dropout: float = 0.3
 
     # -- sizes ---------------------------------------------------------------------------
 
@@ -67,6 +70,7 @@ class StageConfig(Config):
             n_heads=self.n_heads, mlp_ratio=self.mlp_ratio, dropout=self.dropout,
             max_len=self.prefix_len + self.target_steps, n_streams=self.layout.n_streams,
             out_vocab=self.out_vocab, position_ids=self.layout.position_ids,
+            more_position_ids=self.layout.more_position_ids,
         )  # fmt: skip
 
 
