@@ -109,3 +109,40 @@ def test_score_melody_takes_the_highest_melody_note(tmp_path):
     bass_only.instruments.append(bass)
     bass_only.write(str(tmp_path / "b.mid"))
     assert np.all(score_melody(tmp_path / "b.mid", 4.0) == 0)  # no tune: unknown
+
+
+def test_dataset_reads_melody_and_form_and_counts_long_clips(tmp_path):
+    from musiclm.errors import UserError
+    from musiclm.stages.train import StageDataset
+    from musiclm.tokens import write_meta, write_shard
+
+    lengths = {"a": 2.0, "b": 8.0}  # seconds at 25 Hz
+    items = {k: [] for k in ("semantic", "mulan", "melody", "form")}
+    for clip, seconds in lengths.items():
+        n = int(seconds * 25)
+        items["semantic"].append((clip, {"tokens": np.arange(n, dtype=np.int16) % 16}))
+        items["mulan"].append((clip, {"tokens": np.full((2, 1), 3, np.int16)}))
+        items["melody"].append((clip, {"ids": np.full(n, MELODY_PC0 + 2, np.int8)}))
+        items["form"].append((clip, {"ids": np.full(n, 2, np.int8)}))
+    lay = LayoutConfig(kind="semantic", melody=True, form=True, **LAYOUT)
+    cfg = StageConfig(layout=lay, dim=32, n_layers=1, n_heads=2, window_seconds=2.0,
+                      melody_dropout=0.5, form_dropout=0.0, cond_dropout=0.0)  # fmt: skip
+    for kind in ("semantic", "mulan"):
+        write_meta(tmp_path / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
+        write_shard(tmp_path / kind, 0, items[kind])
+    with pytest.raises(UserError, match="--kinds melody"):
+        StageDataset(tmp_path, cfg)
+    for kind in ("melody", "form"):
+        write_meta(tmp_path / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
+        write_shard(tmp_path / kind, 0, items[kind])
+    val = StageDataset(tmp_path, cfg, train=False)
+    assert len(val) == 2  # validation: each clip once
+    ids = val[1]["frame_ids"]
+    assert ids.shape == (3, cfg.target_steps)
+    assert ids[0].eq(MELODY_PC0 + 2).all() and ids[1].eq(2).all()
+    assert ids[2, 0] > ids[2, -1] > 0  # seconds to the end of the 8 s clip
+    torch.manual_seed(0)
+    train = StageDataset(tmp_path, cfg)
+    assert sorted(train.clips) == ["a"] + ["b"] * 4  # 8 s = four 2 s windows
+    melodies = {bool(train[1]["frame_ids"][0].any()) for _ in range(30)}
+    assert melodies == {True, False}  # the melody is dropped for some examples

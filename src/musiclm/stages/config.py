@@ -106,6 +106,8 @@ def stage_config(
     attributes: bool = False,
     beats: bool = False,
     text_cond: float = 0.0,
+    melody: bool = False,
+    form: bool = False,
     **layout: Any,
 ) -> StageConfig:
     """The ``preset`` sizes for stage ``kind``; ``layout`` overrides vocabulary facts (e.g.
@@ -114,7 +116,8 @@ def stage_config(
     The stage rules: tempo and key tokens (``attributes``, with ``beats`` the beat phase
     too) and text conditioning (``text_cond``, the share of examples conditioned on a
     caption) are for the conditioned stages; the fine stage takes no MuLan tokens, so it
-    ignores them. ``beats`` needs ``attributes`` (the beat grid comes from the tempo)."""
+    ignores them; so are the per-frame ``melody`` and ``form`` channels. ``beats`` needs
+    ``attributes`` (the beat grid comes from the tempo)."""
     if beats and not attributes:
         raise UserError("beats need attributes (the beat grid comes from the tempo)")
     if not 0.0 <= text_cond <= 1.0:
@@ -127,6 +130,8 @@ def stage_config(
     conditioned = LayoutConfig(kind=kind).conditioned
     if conditioned and attributes:
         layout = {**layout, "attributes": True, "beats": beats}
+    if conditioned and (melody or form):
+        layout = {**layout, "melody": melody, "form": form}
     if conditioned and text_cond > 0:
         d["text_cond"] = text_cond
     lay = LayoutConfig(**{**d.pop("layout", {}), **layout, "kind": kind})
