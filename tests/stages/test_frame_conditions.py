@@ -126,7 +126,8 @@ def test_dataset_reads_melody_and_form_and_counts_long_clips(tmp_path):
         items["form"].append((clip, {"ids": np.full(n, 2, np.int8)}))
     lay = LayoutConfig(kind="semantic", melody=True, form=True, **LAYOUT)
     cfg = StageConfig(layout=lay, dim=32, n_layers=1, n_heads=2, window_seconds=2.0,
-                      melody_dropout=0.5, form_dropout=0.0, cond_dropout=0.0)  # fmt: skip
+                      melody_dropout=0.5, form_dropout=0.0, cond_dropout=0.0,
+                      per_window=True)  # fmt: skip
     for kind in ("semantic", "mulan"):
         write_meta(tmp_path / kind, {"kind": kind, "fingerprint": kind, "shards": 1})
         write_shard(tmp_path / kind, 0, items[kind])

@@ -69,6 +69,12 @@ def train(
         help="The section (intro, verse, chorus, ...) and the seconds left of every frame, "
         "from the form plan at generation (needs `musiclm tokenize --kinds form`).",
     ),
+    per_window: bool = typer.Option(
+        False,
+        "--per-window",
+        help="A clip counts once per window of its length: whole songs beside 10 s clips "
+        "are seen in proportion to their audio.",
+    ),
     melody_dropout: float = typer.Option(
         0.5, "--melody-dropout", help="With --melody: share of examples trained without it."
     ),
@@ -128,7 +134,7 @@ def train(
     checks.number("--melody-dropout", melody_dropout, low=0, high=1)
     cfg = stage_config(kind, config, pattern=pattern, attributes=attributes, beats=beats,
                        text_cond=text_cond, melody=melody, form=form, **layout)  # fmt: skip
-    cfg.melody_dropout = melody_dropout
+    cfg.melody_dropout, cfg.per_window = melody_dropout, per_window
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

@@ -34,6 +34,8 @@ class StageConfig(Config):
     # layouts with melody / form channels: share of examples trained without each
     melody_dropout: float = 0.5
     form_dropout: float = 0.3
+    # training: a clip counts once per window of its length (whole songs beside clips)
+    per_window: bool = False
 
     # -- sizes ---------------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ from musiclm.training import TrainTask
 class StageDataset(Dataset):
     """Windows of cached tokens for one stage: ``{"prefix": (streams, P), "target": ...}``.
 
-    Clips shorter than the window are skipped and counted (``skipped``); in training a
-    clip of ``n`` windows' length counts ``n`` times. Randomness (the
+    Clips shorter than the window are skipped and counted (``skipped``); in training with
+    ``per_window`` a clip of ``n`` windows' length counts ``n`` times. Randomness (the
     window start, conditioning dropout) comes from the global RNGs, which the trainer seeds
     per (seed, epoch, index); ``train=False`` takes the first window and never drops.
     """
@@ -58,14 +58,15 @@ class StageDataset(Dataset):
         self._check_vocab()
         ids = set.intersection(*(set(s) for s in self.stores.values()))
         lay, seconds = self.layout, config.window_seconds
-        self.clips = []  # a clip of n windows' length is listed n times (train), so long
-        # songs are seen in proportion to their audio, not as often as a 10 s clip
+        self.clips = []  # with per_window, a clip of n windows' length is listed n times
+        # (train), so long songs are seen in proportion to their audio, not as often as a clip
         kept = 0
         for clip in sorted(ids):
             length = self._seconds(clip)
             if length + 1e-6 >= seconds:
                 kept += 1
-                copies = max(1, math.floor(length / seconds + 1e-6)) if train else 1
+                per = train and config.per_window
+                copies = max(1, math.floor(length / seconds + 1e-6)) if per else 1
                 self.clips += [clip] * copies
         self.skipped = len(ids) - kept
         if not self.clips:
