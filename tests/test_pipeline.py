@@ -161,3 +161,20 @@ def test_conditions_are_parsed_once_and_written_as_used(tmp_path):
     assert made.conditions[0] is c and made.conditions[1] is d  # passed down as is
     with pytest.raises(UserError, match="no tempo or key conditioning"):
         MusicLM.debug(seed=0).conditions(["x"], tempo=100)
+
+
+def test_a_run_makes_and_times_the_mulan_tokens_its_conditions_lack(model):
+    """Conditions parsed without MuLan tokens get them in ``run``, and that call's timings
+    have a "mulan" part (the CLI writes these timings as they are); the pieces are those of
+    conditions made with their tokens beforehand, and of ``generate``."""
+    texts = ["a violin melody", "calm piano"]
+    parsed = model.conditions(texts, mulan=False)
+    assert all(c.mulan is None for c in parsed)
+    made = model.run(parsed, seconds=1.0, seed=2)
+    assert list(made.timings.seconds) == ["mulan", "semantic", "coarse", "fine", "decode"]
+    assert all(t >= 0 for t in made.timings.seconds.values())
+    full = model.conditions(texts)
+    for got, want in zip(made.conditions, full):
+        assert got.text == want.text and torch.equal(got.mulan, want.mulan)
+    np.testing.assert_array_equal(made.audio, model.run(full, seconds=1.0, seed=2).audio)
+    np.testing.assert_array_equal(made.audio, model.generate(texts, seconds=1.0, seed=2))

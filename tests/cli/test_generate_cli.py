@@ -66,6 +66,8 @@ def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
     assert sr == model.sample_rate and len(y) == sr
     meta = json.loads(wav.with_suffix(".json").read_text())
     assert meta["prompt"] == "violin with 808s" and meta["seed"] == 4
+    # the run's own timings, MuLan included (the CLI times nothing itself)
+    assert list(meta["timings"]) == ["mulan", "semantic", "coarse", "fine", "decode"]
     assert wav.with_suffix(".png").exists()
     (tmp_path / "p.txt").write_text("one\n# a comment\n\ntwo\n")
     argv = [
