@@ -1,9 +1,19 @@
-"""Fixtures shared by every test."""
+"""Fixtures shared by every test; each package's test data is in ``fixtures/`` (shared by
+its tests and its CLI tests in ``cli/``)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+
+pytest_plugins = [
+    "fixtures.eval",
+    "fixtures.manifests",
+    "fixtures.mulan",
+    "fixtures.semantic",
+    "fixtures.stages",
+    "fixtures.tokenize",
+]
 
 
 @pytest.fixture(autouse=True)

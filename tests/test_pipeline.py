@@ -37,28 +37,6 @@ def test_each_piece_of_a_batch_is_that_prompt_alone_with_its_seed(model, seconds
     assert not np.array_equal(batch[0], model.generate([texts[0]], seconds=seconds, seed=6)[0])
 
 
-def test_cli_batch_sidecars_carry_each_piece_s_seed(model, tmp_path, capsys):
-    import json
-
-    import soundfile as sf
-
-    from musiclm.cli.main import main
-
-    model.save_pretrained(tmp_path / "m")
-    common = ["--seconds", "1", "-m", str(tmp_path / "m"), "-q"]
-    assert main(["generate", "a", "b", "c", "-o", str(tmp_path / "all"), "--seed", "5",
-                 "--batch", "3", *common]) == 0  # fmt: skip
-    wavs = sorted((tmp_path / "all").glob("*.wav"))
-    metas = [json.loads(w.with_suffix(".json").read_text()) for w in wavs]
-    assert [m["seed"] for m in metas] == [5, 6, 7]
-    for wav, meta in zip(wavs, metas):  # a sidecar's settings alone give the same bytes
-        alone = tmp_path / f"alone_{meta['seed']}.wav"
-        assert main(["generate", meta["prompt"], "-o", str(alone), "--seed",
-                     str(meta["seed"]), *common]) == 0  # fmt: skip
-        assert alone.read_bytes() == wav.read_bytes()
-        assert sf.info(str(alone)).frames == model.sample_rate
-
-
 def test_guidance_off_and_one_prompt(model):
     out = model.generate(
         "whistling techno", seconds=0.7, seed=0, options=GenerationOptions(cfg=1.0)
@@ -110,73 +88,6 @@ def test_bad_requests(model, tmp_path):
         MusicLM.from_pretrained(tmp_path / "missing")
 
 
-def test_cli_writes_wav_json_png_and_rejects_bad_input(model, tmp_path, capsys):
-    import json
-
-    import soundfile as sf
-
-    from musiclm.cli.main import main
-
-    model.save_pretrained(tmp_path / "m")
-    wav = tmp_path / "a.wav"
-    argv = [
-        "generate",
-        "violin with 808s",
-        "-o",
-        str(wav),
-        "--seconds",
-        "1",
-        "--seed",
-        "4",
-        "--spectrogram",
-        "-m",
-        str(tmp_path / "m"),
-        "-q",
-    ]
-    assert main(argv) == 0
-    y, sr = sf.read(str(wav))
-    assert sr == model.sample_rate and len(y) == sr
-    meta = json.loads(wav.with_suffix(".json").read_text())
-    assert meta["prompt"] == "violin with 808s" and meta["seed"] == 4
-    assert wav.with_suffix(".png").exists()
-    (tmp_path / "p.txt").write_text("one\n# a comment\n\ntwo\n")
-    argv = [
-        "generate",
-        "--prompts",
-        str(tmp_path / "p.txt"),
-        "-o",
-        str(tmp_path / "many"),
-        "--seconds",
-        "0.5",
-        "-m",
-        str(tmp_path / "m"),
-        "-q",
-        "--batch",
-        "1",
-        "--seed",
-        "7",
-    ]
-    assert main(argv) == 0
-    assert sorted(p.name for p in (tmp_path / "many").glob("*.wav")) == ["00_one.wav", "01_two.wav"]
-    seeds = [json.loads((tmp_path / "many" / f).read_text())["seed"]
-             for f in ("00_one.json", "01_two.json")]  # fmt: skip
-    assert seeds == [7, 8]  # piece i: seed + i
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    bad = ["generate", "x", "-o", str(blocker / "a.wav"), "-m", str(tmp_path / "m"), "-q"]
-    assert main(bad) == 2
-    assert "is a file, not a folder" in capsys.readouterr().err
-    capsys.readouterr()
-    for bad, msg in (
-        (["generate", "-m", str(tmp_path / "m")], "give a caption"),
-        (["generate", "x", "--temperature", "1,2", "-m", str(tmp_path / "m")], "three numbers"),
-        (["generate", "x", "-m", str(tmp_path / "nope")], "no MusicLM folder"),
-    ):
-        assert main(bad) == 2
-        err = capsys.readouterr().err
-        assert msg in err and len(err.strip().splitlines()) == 1
-
-
 def test_fine_windows_sampled_together_equal_one_by_one(model):
     """Greedy fine codes of a batch of windows equal those of each window alone."""
     import torch
@@ -200,59 +111,6 @@ def test_progress_totals_match_the_steps_taken(model):
         done = [d for d, _ in ticks]
         assert done == list(range(1, len(done) + 1)), stage  # one count across windows
         assert {t for _, t in ticks} == {plan[stage]} and done[-1] == plan[stage], stage
-
-
-def test_tempo_and_key_from_the_prompt_or_given(tmp_path, capsys):
-    import json
-
-    from musiclm.cli.main import main
-
-    net = MusicLM.debug(seed=0, attributes=True, beats=True)
-    assert net.takes_attributes and not MusicLM.debug(seed=0).takes_attributes
-    texts = ["piano in C major at 70 bpm", "drum and bass, 174 BPM", "a violin"]
-    assert net.attributes(texts) == [
-        {"tempo": 70.0, "key": "C major"}, {"tempo": 174.0, "key": None},
-        {"tempo": None, "key": None}]  # fmt: skip
-    assert net.attributes(["noise at 1000 bpm"]) == [{"tempo": None, "key": None}]
-    assert net.attributes(texts[:1], tempo=90, key="Eb minor") == [
-        {"tempo": 90, "key": "Eb minor"}]  # fmt: skip
-    for stage in (net.semantic, net.coarse):  # trained beat tables are not zero
-        stage.net.position_embed.weight.data[1:].normal_()
-    a = net.generate(texts, seconds=3.0, seed=0)  # sliding semantic windows, 3 coarse ones
-    b = net.generate(texts, seconds=3.0, seed=0, tempo=200.0)
-    assert a.shape == b.shape and not np.array_equal(a, b)  # the tokens reach the stages
-    np.testing.assert_array_equal(a, net.generate(texts, seconds=3.0, seed=0))
-    bad = [
-        ({"tempo": 0}, "tempo must be"),
-        ({"tempo": 1e4}, "tempo must be"),
-        ({"key": "H major"}, "unknown key"),
-        ({"key": "C lydianish"}, "unknown key"),
-    ]
-    for kw, msg in bad:
-        with pytest.raises(UserError, match=msg):
-            net.generate(["x"], seconds=1.0, **kw)
-    with pytest.raises(UserError, match="no tempo or key"):
-        MusicLM.debug(seed=0).generate(["x"], seconds=1.0, tempo=120)
-    net.save_pretrained(tmp_path / "m")
-    wav = tmp_path / "a.wav"
-    argv = [
-        "generate",
-        "lofi at 85 bpm",
-        "-o",
-        str(wav),
-        "-s",
-        "1",
-        "-m",
-        str(tmp_path / "m"),
-        "-q",
-    ]
-    assert main(argv + ["--key", "A minor"]) == 0
-    meta = json.loads(wav.with_suffix(".json").read_text())
-    assert (meta["tempo"], meta["key"]) == (85.0, "A minor")
-    capsys.readouterr()
-    assert main(argv + ["--tempo", "-5"]) == 2
-    err = capsys.readouterr().err
-    assert "tempo must be" in err and len(err.strip().splitlines()) == 1
 
 
 def test_debug_generate_bytes_are_pinned():
@@ -313,3 +171,20 @@ def test_conditions_are_parsed_once_and_written_as_used(tmp_path):
     assert made.conditions[0] is c and made.conditions[1] is d  # passed down as is
     with pytest.raises(UserError, match="no tempo or key conditioning"):
         MusicLM.debug(seed=0).conditions(["x"], tempo=100)
+
+
+def test_a_run_makes_and_times_the_mulan_tokens_its_conditions_lack(model):
+    """Conditions parsed without MuLan tokens get them in ``run``, and that call's timings
+    have a "mulan" part (the CLI writes these timings as they are); the pieces are those of
+    conditions made with their tokens beforehand, and of ``generate``."""
+    texts = ["a violin melody", "calm piano"]
+    parsed = model.conditions(texts, mulan=False)
+    assert all(c.mulan is None for c in parsed)
+    made = model.run(parsed, seconds=1.0, seed=2)
+    assert list(made.timings.seconds) == ["mulan", "semantic", "coarse", "fine", "decode"]
+    assert all(t >= 0 for t in made.timings.seconds.values())
+    full = model.conditions(texts)
+    for got, want in zip(made.conditions, full):
+        assert got.text == want.text and torch.equal(got.mulan, want.mulan)
+    np.testing.assert_array_equal(made.audio, model.run(full, seconds=1.0, seed=2).audio)
+    np.testing.assert_array_equal(made.audio, model.generate(texts, seconds=1.0, seed=2))

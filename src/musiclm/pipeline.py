@@ -264,18 +264,32 @@ class MusicLM:
 
     @torch.no_grad()
     def conditions(
-        self, texts: str | Sequence[str], tempo: float | None = None, key: str | None = None
+        self,
+        texts: str | Sequence[str],
+        tempo: float | None = None,
+        key: str | None = None,
+        *,
+        mulan: bool = True,
     ) -> list[Conditions]:
         """Each prompt's :class:`Conditions`, made once (:func:`musiclm.conditions.parse`):
         the text's MuLan tokens, and the tempo (bpm) and key it is generated at: ``tempo``
         / ``key`` when given, else what the text states, else None (the model decides).
-        Models without tempo and key tokens refuse explicit values."""
+        Models without tempo and key tokens refuse explicit values. ``mulan=False``: parsed
+        and checked only; :meth:`run` adds the MuLan tokens, timed with the rest of its call."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             raise UserError("no text to generate from")
         parsed = [parse(t, tempo, key, attributes=self.takes_attributes) for t in texts]
+        return self._with_mulan(parsed) if mulan else parsed
+
+    def _with_mulan(self, conds: list[Conditions]) -> list[Conditions]:
+        """``conds``, each with its text's MuLan tokens (those that have them as they are)."""
         # one text at a time: a batch's padding must not change a text's tokens
-        return [c.with_mulan(torch.from_numpy(self.mulan.text_tokens([c.text])[0])) for c in parsed]
+        tokens = self.mulan.text_tokens
+        return [
+            c if c.mulan is not None else c.with_mulan(torch.from_numpy(tokens([c.text])[0]))
+            for c in conds
+        ]
 
     def attributes(
         self, texts: Sequence[str], tempo: float | None = None, key: str | None = None
@@ -306,9 +320,8 @@ class MusicLM:
         what the texts state, for models with tempo and key tokens (:meth:`conditions`).
         :meth:`run` also returns the conditions and the timings.
         """
-        t0 = time.perf_counter()
-        conds = self.conditions(texts, tempo, key)
-        return self.run(conds, seconds, seed, options, progress, _started=t0).audio
+        conds = self.conditions(texts, tempo, key, mulan=False)  # run() makes and times them
+        return self.run(conds, seconds, seed, options, progress).audio
 
     @torch.no_grad()
     def run(
@@ -318,12 +331,11 @@ class MusicLM:
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
-        *,
-        _started: float | None = None,
     ) -> Generation:
         """Music for each prompt's :class:`Conditions` (see :meth:`conditions`), with the
         timings of this call: :meth:`generate`'s work, re-entrant (nothing is kept on the
-        model between calls)."""
+        model between calls). Conditions without MuLan tokens get them here, and the
+        timings then have a ``"mulan"`` part."""
         conds = list(conditions)
         if not conds:
             raise UserError("no text to generate from")
@@ -334,8 +346,10 @@ class MusicLM:
         dev = self.device
         g = [generator(dev, s) for s in self._seeds(seed, len(conds))]
         call = _Call(self.plan_steps(len(conds), seconds), progress)
-        if _started is not None:  # the MuLan tokens of generate()'s texts
-            call.timings.add("mulan", _started)
+        if any(c.mulan is None for c in conds):
+            t0 = time.perf_counter()
+            conds = self._with_mulan(conds)
+            call.timings.add("mulan", t0)
         sem = self._semantic(conds, seconds, options, g, call)
         coarse = self._coarse(conds, sem, seconds, options, g, call)
         fine = self._fine(coarse, options, g, call)

@@ -121,7 +121,7 @@ class Studio:
         options = GenerationOptions(cfg=float(cfg))
         with self._lock:
             t0 = time.perf_counter()
-            conds = self.model.conditions([prompt], tempo, key)
+            conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
             made = self.model.run(conds, float(seconds), seed, options, progress)
             audio, attrs = made.audio[0], made.conditions[0].attributes()
             wall = time.perf_counter() - t0

@@ -1,10 +1,8 @@
-import json
-
 import numpy as np
 import pytest
 import soundfile as sf
 
-from musiclm.data.manifest import ClipRecord, Instrument, write_manifest
+from musiclm.data.manifest import ClipRecord, Instrument
 from musiclm.errors import UserError
 from musiclm.eval.attributes import genre_of, has_instrument
 from musiclm.eval.families import FAMILIES, family_of, family_rows, is_tradition
@@ -122,74 +120,7 @@ def test_prompt_file_errors(tmp_path):
             read_prompts(p)
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """24 one-second clips in two 'genres' (low and high drones), some with a 'violin'."""
-    root = tmp_path_factory.mktemp("corpus")
-    records = []
-    for i in range(24):
-        low = i % 2 == 0
-        t = np.arange(8000) / 8000
-        y = (0.2 * np.sin(2 * np.pi * (110 if low else 880) * t)).astype(np.float32)
-        sf.write(str(root / f"c{i}.wav"), y, 8000)
-        records.append(
-            ClipRecord(
-                id=f"c{i}",
-                audio=f"c{i}.wav",
-                sample_rate=8000,
-                seconds=1.0,
-                captions=["a drone"],
-                genre="ambient" if low else "techno",
-                instruments=[Instrument("Violin")] if i % 3 else [Instrument("Cello")],
-            )
-        )
-    write_manifest(root / "manifest.jsonl", records)
-    return root
-
-
-def test_evaluate_end_to_end_with_debug_parts(corpus, tmp_path, capsys):
-    from musiclm.cli.main import main
-    from musiclm.pipeline import MusicLM
-
-    MusicLM.debug().save_pretrained(tmp_path / "m")
-    prompts = tmp_path / "p.jsonl"
-    prompts.write_text(
-        '{"text": "an ambient violin drone", "genre": "ambient", "instruments": ["violin"]}\n'
-        '{"text": "techno at 128 bpm in A minor", "tempo": 128, "key": "A minor", '
-        '"genre": "techno"}\n'
-    )
-    argv = [
-        "eval",
-        str(prompts),
-        "--corpus",
-        str(corpus),
-        "--heldout",
-        str(corpus),
-        "-m",
-        str(tmp_path / "m"),
-        "--seconds",
-        "1",
-        "-o",
-        str(tmp_path / "ev"),
-    ]
-    assert main(argv) == 0
-    report = json.loads((tmp_path / "ev" / "eval.json").read_text())
-    rows, summary = report["rows"], report["summary"]
-    assert [r["id"] for r in rows] == ["p01", "p02"]
-    assert -1.0 <= rows[0]["mcc"] <= 1.0 and "tempo_err" in rows[1] and "key_est" in rows[1]
-    assert rows[0]["genre_id"] == "ambient" and rows[0]["genre_est"] in ("ambient", "techno")
-    assert "genre" in report["classifier_accuracy"]
-    for key in ("mcc_shuffled", "fad_mulan", "real_time_factor", "peak_rss_mb"):
-        assert summary[key] is not None
-    assert (tmp_path / "ev" / "audio" / "p01.wav").exists()
-    assert "| overall | value |" in (tmp_path / "ev" / "eval.md").read_text()
-    assert all(0.0 <= r["key_strength"] <= 1.0 for r in rows) and summary["key_strength"]
-    fams = {f["family"]: f for f in report["families"]}
-    assert set(fams) == {"ambient", "electronic"} and fams["ambient"]["pieces"] == 1
-    assert "| family | pieces |" in (tmp_path / "ev" / "eval.md").read_text()
-
-
-def test_evaluate_several_samples_per_prompt(corpus, tmp_path):
+def test_evaluate_several_samples_per_prompt(eval_corpus, tmp_path):
     from musiclm.eval.run import evaluate
     from musiclm.pipeline import MusicLM
 
@@ -198,15 +129,15 @@ def test_evaluate_several_samples_per_prompt(corpus, tmp_path):
         {"id": "b", "text": "an ambient drone"},
     ]
     model = MusicLM.debug()
-    report = evaluate(model, prompts, corpus=corpus, heldout=corpus, seconds=1.0,
+    report = evaluate(model, prompts, corpus=eval_corpus, heldout=eval_corpus, seconds=1.0,
                       samples=2, audio_dir=tmp_path)  # fmt: skip
     assert [(r["id"], r["sample"]) for r in report.rows] == [("a", 0), ("b", 0), ("a", 1), ("b", 1)]
     # another seed, another piece; the first sample is what samples=1 generates
     a0, a1 = (sf.read(str(tmp_path / f))[0] for f in ("a.wav", "a-1.wav"))
     assert not np.allclose(a0, a1)
-    one = evaluate(model, prompts, corpus=corpus, heldout=corpus, seconds=1.0)
+    one = evaluate(model, prompts, corpus=eval_corpus, heldout=eval_corpus, seconds=1.0)
     assert one.rows[0]["tempo_est"] == report.rows[0]["tempo_est"]
     shares = [float(x) for x in report.summary["tempo_within_8pct_per_sample"].split()]
     assert len(shares) == 2 and report.summary["tempo_within_8pct"] == np.mean(shares)
     with pytest.raises(UserError):
-        evaluate(model, prompts, corpus=corpus, heldout=corpus, samples=0)
+        evaluate(model, prompts, corpus=eval_corpus, heldout=eval_corpus, samples=0)

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from mulan_helpers import make, tone
 
+from fixtures.mulan import make, tone
 from musiclm.errors import UserError
 from musiclm.mulan.model import BUNDLED, MuLan
 from musiclm.mulan.rvq import EmbeddingRVQ

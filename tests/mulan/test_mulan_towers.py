@@ -4,8 +4,8 @@ empty / overlong / non-ASCII text)."""
 import numpy as np
 import pytest
 import torch
-from mulan_helpers import make, tone
 
+from fixtures.mulan import make, tone
 from musiclm.errors import UserError
 from musiclm.mulan.audio import split_windows
 

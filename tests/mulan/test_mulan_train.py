@@ -22,24 +22,24 @@ def test_sample_caption():
     assert {p for b in built for p in b.split(", ")} == {"x", "y", "z"}
 
 
-def test_dataset_skips_uncaptioned_clips(corpus):
-    task = MuLanTask(MuLanConfig.preset("debug"), corpus, options=MuLanTrainOptions(0.5))
+def test_dataset_skips_uncaptioned_clips(mulan_corpus):
+    task = MuLanTask(MuLanConfig.preset("debug"), mulan_corpus, options=MuLanTrainOptions(0.5))
     ds = task.train_dataset()
     assert task.skipped == 1 and len(ds) == 8
     item = ds[0]
     assert item["audio"].shape == (16000,) and isinstance(item["text"], str)
-    val = task._dataset(corpus, train=False)
+    val = task._dataset(mulan_corpus, train=False)
     assert val[3]["text"] == "tone number 3"
 
 
-def test_trainer_runs_and_resumes(corpus, tmp_path):
-    task = MuLanTask(MuLanConfig.preset("debug"), corpus, val=corpus)
+def test_trainer_runs_and_resumes(mulan_corpus, tmp_path):
+    task = MuLanTask(MuLanConfig.preset("debug"), mulan_corpus, val=mulan_corpus)
     cfg = TrainConfig(steps=3, batch_size=4, warmup_steps=0, log_every=1, out_dir=str(tmp_path))
     trainer = Trainer(task, cfg)
     result = trainer.fit()
     assert result.step == 3 and "acc_t2a" in result.train_metrics
     assert "loss" in result.val_metrics
-    fit = fit_rvq(trainer.model, corpus, progress=False)
+    fit = fit_rvq(trainer.model, mulan_corpus, progress=False)
     assert fit.points == 9  # every clip's one window, the uncaptioned one included
     trainer2 = Trainer(task, cfg.replace(steps=4))
     assert trainer2.fit(resume=True).step == 4

@@ -3,21 +3,21 @@
 import numpy as np
 import pytest
 import torch
-from semantic_audio import RATE, chord_clip
 
+from fixtures.semantic import RATE, chord_clip
 from musiclm.errors import UserError
 from musiclm.semantic import SemanticConfig, SemanticTokenizer, save_tokens
 from musiclm.semantic.tokenizer import BUNDLED
 
 
 @pytest.fixture(scope="module")
-def tok0(tok0_dir):
-    return SemanticTokenizer.from_pretrained(tok0_dir)
+def tok0(semantic_tok0_dir):
+    return SemanticTokenizer.from_pretrained(semantic_tok0_dir)
 
 
 @pytest.fixture(scope="module")
-def tok1(tok1_dir):
-    return SemanticTokenizer.from_pretrained(tok1_dir)
+def tok1(semantic_tok1_dir):
+    return SemanticTokenizer.from_pretrained(semantic_tok1_dir)
 
 
 def test_tokens_of_any_rate_and_channels(tok0):
@@ -69,7 +69,7 @@ def test_fingerprint_tells_fits_apart_config_hash_does_not(tok0):
     assert other.config.hash() == tok0.config.hash() and other.fingerprint != tok0.fingerprint
 
 
-def test_load_errors(tok0_dir, tmp_path):
+def test_load_errors(semantic_tok0_dir, tmp_path):
     if not (BUNDLED / "config.json").exists():
         with pytest.raises(UserError, match="no bundled"):
             SemanticTokenizer.from_pretrained()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from fixtures.stages import ATTRIBUTE_LAYOUT as LAYOUT
 from musiclm.conditions import parse_tempo
 from musiclm.errors import UserError
 from musiclm.stages.attributes import (
@@ -16,10 +17,6 @@ from musiclm.stages.config import StageConfig
 from musiclm.stages.layout import NULL, LayoutConfig
 from musiclm.stages.lm import StageLM
 from musiclm.theory import N_KEYS, key_index, key_name, parse_key
-
-LAYOUT = dict(mulan_levels=2, mulan_codebook=8, semantic_codebook=16, acoustic_codebook=8,
-              coarse_levels=2, fine_levels=2, semantic_rate=5, acoustic_rate=10,
-              max_seconds=30)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -110,51 +107,6 @@ def test_warm_start_keeps_a_trained_stage_and_adds_rows():
             assert torch.equal(new.state_dict()[name], value), name
     with pytest.raises(UserError, match="sizes must match"):
         warm_start(stage(True, dim=64), old)
-
-
-def test_interpolating_a_fine_tuned_stage_with_its_base(tmp_path, capsys):
-    from musiclm.cli.main import main
-    from musiclm.stages.lm import load_stage, save_stage
-    from musiclm.stages.train import interpolate, warm_start
-
-    def stage(beats, dim=32):
-        lay = LayoutConfig(kind="semantic", attributes=beats, beats=beats, **LAYOUT)
-        return StageLM(StageConfig(layout=lay, dim=dim, n_layers=1, n_heads=2, window_seconds=2.0))
-
-    torch.manual_seed(0)
-    base, tuned = stage(False), stage(True)
-    warm_start(tuned, base)
-    with torch.no_grad():  # a "fine-tune": every weight moves, the beat table too
-        for p in tuned.parameters():
-            p.add_(torch.randn_like(p))
-    n = base.layout.vocab_size
-    half = interpolate(base, tuned, 0.5)
-    b, t, h = base.state_dict(), tuned.state_dict(), half.state_dict()
-    for name in b:
-        k = min(n, b[name].shape[0])
-        assert torch.allclose(h[name][:k], (b[name][:k] + t[name][:k]) / 2), name
-    emb = "net.embed.0.weight"
-    assert torch.equal(h[emb][n:], t[emb][n:])  # ids the base lacks: the tuned rows
-    assert torch.allclose(h["net.position_embed.weight"], t["net.position_embed.weight"] / 2)
-    for alpha, want in ((0.0, b), (1.0, t)):
-        got = interpolate(base, tuned, alpha).state_dict()
-        assert all(torch.allclose(got[k][: want[k].shape[0]], want[k]) for k in want)
-    with pytest.raises(UserError, match="alpha"):
-        interpolate(base, tuned, 1.5)
-    with pytest.raises(UserError, match="sizes must match"):
-        interpolate(stage(False, dim=64), tuned, 0.5)
-    # the CLI: the same merge of the saved stages
-    save_stage(base, tmp_path / "base")
-    save_stage(tuned, tmp_path / "tuned")
-    argv = ["stage", "merge", str(tmp_path / "base"), str(tmp_path / "tuned"), "-o"]
-    assert main(argv + [str(tmp_path / "m")]) == 0
-    merged = load_stage(tmp_path / "m")
-    assert merged.layout.has_beats
-    want = interpolate(load_stage(tmp_path / "base"), load_stage(tmp_path / "tuned"), 0.5)
-    assert all(torch.equal(v, want.state_dict()[k]) for k, v in merged.state_dict().items())
-    assert main(["stage", "merge", str(tmp_path / "nope"), str(tmp_path / "tuned"),
-                 "-o", str(tmp_path / "x")]) == 2  # fmt: skip
-    assert "no stage there" in capsys.readouterr().err
 
 
 def test_dataset_reads_and_drops_attribute_tokens(tmp_path):

@@ -5,61 +5,41 @@ import torch
 
 from musiclm.codec.config import CodecConfig
 from musiclm.codec.model import Codec
-from musiclm.data.manifest import ClipRecord, write_manifest
 from musiclm.errors import UserError
 from musiclm.tokenize import TokenStore, fingerprint, tokenize_corpus
 from musiclm.tokens import read_shard, write_shard
 
 
-def _tone(path, seconds, rate, freq):
-    t = np.arange(int(seconds * rate)) / rate
-    sf.write(str(path), (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), rate)
-    return ClipRecord(id=path.stem, audio=path.name, sample_rate=rate, seconds=seconds,
-                      captions=["a tone"])  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    records = [_tone(root / f"c{i}.wav", 0.5 + 0.25 * i, 8000, 200 * (i + 1)) for i in range(5)]
-    records.append(ClipRecord(id="gone", audio="gone.wav", sample_rate=8000, seconds=1.0,
-                              captions=["missing file"]))  # fmt: skip
-    write_manifest(root / "manifest.jsonl", records)
-    return root
-
-
-@pytest.fixture(scope="module")
-def codec_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("codec")
-    Codec(CodecConfig.preset("debug")).save_pretrained(path)
-    return path
-
-
-def test_tokens_match_the_codec_and_resume(corpus, codec_dir, tmp_path):
+def test_tokens_match_the_codec_and_resume(tone_corpus, debug_codec_dir, tmp_path):
     out = tmp_path / "tokens"
-    result = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    result = tokenize_corpus(
+        tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=2, progress=False
+    )
     assert result.clips == 6 and result.shards_written == 3
     assert list(result.skipped) == ["gone"]  # missing audio: skipped and counted
-    codec = Codec.from_pretrained(codec_dir)
+    codec = Codec.from_pretrained(debug_codec_dir)
     store = TokenStore(out, "acoustic", expect=fingerprint(codec))
     assert sorted(store) == [f"c{i}" for i in range(5)]
     assert store.meta["complete"] and store.meta["clips"] == 5 and store.meta["skipped"] == 1
-    y, sr = sf.read(str(corpus / "c3.wav"), dtype="float32")
+    y, sr = sf.read(str(tone_corpus / "c3.wav"), dtype="float32")
     np.testing.assert_array_equal(store["c3"]["codes"], codec.encode(y, sr))
     # rerun: every shard is on disk, nothing is redone; a deleted shard is redone alike
-    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    again = tokenize_corpus(
+        tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=2, progress=False
+    )
     assert again.shards_written == 0
     (out / "acoustic" / "00001.npz").unlink()
-    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    again = tokenize_corpus(
+        tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=2, progress=False
+    )
     assert again.shards_written == 1
     np.testing.assert_array_equal(TokenStore(out, "acoustic")["c3"]["codes"], store["c3"]["codes"])
 
 
-def test_two_workers_give_the_same_tokens(corpus, codec_dir, tmp_path):
-    one = tokenize_corpus(corpus, tmp_path / "a", {"acoustic": codec_dir}, shard_size=2,
+def test_two_workers_give_the_same_tokens(tone_corpus, debug_codec_dir, tmp_path):
+    one = tokenize_corpus(tone_corpus, tmp_path / "a", {"acoustic": debug_codec_dir}, shard_size=2,
                           progress=False)  # fmt: skip
-    two = tokenize_corpus(corpus, tmp_path / "b", {"acoustic": codec_dir}, shard_size=2,
+    two = tokenize_corpus(tone_corpus, tmp_path / "b", {"acoustic": debug_codec_dir}, shard_size=2,
                           workers=2, progress=False)  # fmt: skip
     a, b = TokenStore(one.out, "acoustic"), TokenStore(two.out, "acoustic")
     assert sorted(a) == sorted(b)
@@ -67,9 +47,9 @@ def test_two_workers_give_the_same_tokens(corpus, codec_dir, tmp_path):
         np.testing.assert_array_equal(a[clip]["codes"], b[clip]["codes"])
 
 
-def test_another_model_is_refused_then_replaced(corpus, codec_dir, tmp_path):
+def test_another_model_is_refused_then_replaced(tone_corpus, debug_codec_dir, tmp_path):
     out = tmp_path / "tokens"
-    tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=10, progress=False)
+    tokenize_corpus(tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=10, progress=False)
     torch.manual_seed(1)
     other_dir = tmp_path / "other"
     other = Codec(CodecConfig.preset("debug"))
@@ -77,16 +57,16 @@ def test_another_model_is_refused_then_replaced(corpus, codec_dir, tmp_path):
     with pytest.raises(UserError, match="another model"):
         TokenStore(out, "acoustic", expect=fingerprint(other))
     with pytest.raises(UserError, match="--overwrite"):
-        tokenize_corpus(corpus, out, {"acoustic": other_dir}, progress=False)
-    tokenize_corpus(corpus, out, {"acoustic": other_dir}, overwrite=True, progress=False)
+        tokenize_corpus(tone_corpus, out, {"acoustic": other_dir}, progress=False)
+    tokenize_corpus(tone_corpus, out, {"acoustic": other_dir}, overwrite=True, progress=False)
     assert TokenStore(out, "acoustic", expect=fingerprint(other)).meta["clips"] == 5
 
 
-def test_bad_requests(corpus, codec_dir, tmp_path):
+def test_bad_requests(tone_corpus, debug_codec_dir, tmp_path):
     with pytest.raises(UserError, match="unknown token kind"):
-        tokenize_corpus(corpus, tmp_path, {"phonemes": None}, progress=False)
+        tokenize_corpus(tone_corpus, tmp_path, {"phonemes": None}, progress=False)
     with pytest.raises(UserError, match="nothing to tokenize"):
-        tokenize_corpus(corpus, tmp_path, {}, progress=False)
+        tokenize_corpus(tone_corpus, tmp_path, {}, progress=False)
     with pytest.raises(UserError, match="run `musiclm tokenize`"):
         TokenStore(tmp_path, "semantic")
 
@@ -107,23 +87,11 @@ def test_shard_round_trip_keeps_shapes_and_dtypes(tmp_path):
         write_shard(tmp_path, 1, [("a", {"x": np.zeros(1)}), ("b", {"y": np.zeros(1)})])
 
 
-def test_cli_tokenizes_and_rejects_bad_kinds(corpus, codec_dir, tmp_path, capsys):
-    from musiclm.cli.main import main
-
-    argv = ["tokenize", str(corpus), "-o", str(tmp_path / "t"), "--kinds", "acoustic",
-            "--codec", str(codec_dir), "-q"]  # fmt: skip
-    assert main(argv) == 0
-    assert "5 of 6 clips tokenized" in capsys.readouterr().out
-    assert main(["tokenize", str(corpus), "-o", str(tmp_path / "t"), "--kinds", "words"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: --kinds") and len(err.strip().splitlines()) == 1
-
-
-def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
+def test_bundled_models_give_all_three_kinds(tone_corpus, tmp_path):
     """The default (bundled) models load by name for every kind and give tokens at their rates."""
     out = tmp_path / "tokens"
     models = {"acoustic": None, "semantic": None, "mulan": None, "captions": None}
-    result = tokenize_corpus(corpus, out, models, progress=False)
+    result = tokenize_corpus(tone_corpus, out, models, progress=False)
     assert result.clips == 6 and list(result.skipped) == ["gone"]
     c4 = {kind: TokenStore(out, kind)["c4"] for kind in models}  # 1.5 s
     assert c4["acoustic"]["codes"].shape == (12, 75)  # codec v2: 50 Hz, 12 levels
@@ -137,43 +105,30 @@ def test_bundled_models_give_all_three_kinds(corpus, tmp_path):
     )
 
 
-def test_attribute_tokens_come_from_the_manifest(tmp_path, capsys):
-    from musiclm.cli.main import main
-    from musiclm.stages.attributes import tempo_bin
-    from musiclm.theory import key_index
-
-    records = [_tone(tmp_path / f"a{i}.wav", 0.5, 8000, 300) for i in range(3)]
-    for rec, (tempo, key, mode) in zip(
-        records, [(93.0, "C", "major"), (174.0, "F#", "dorian"), (None, None, None)]
-    ):
-        rec.tempo, rec.key, rec.mode = tempo, key, mode
-    write_manifest(tmp_path / "manifest.jsonl", records)
-    argv = ["tokenize", str(tmp_path), "-o", str(tmp_path / "t"), "--kinds", "attributes", "-q"]
-    assert main(argv) == 0
-    store = TokenStore(tmp_path / "t", "attributes")
-    got = [(int(store[f"a{i}"]["tempo"][0]), int(store[f"a{i}"]["key"][0])) for i in range(3)]
-    assert got == [(tempo_bin(93.0), 0), (tempo_bin(174.0), key_index("F#", "minor")), (-1, -1)]
-    assert [float(store[f"a{i}"]["bpm"][0]) for i in range(3)] == [93.0, 174.0, 0.0]
-
-
-def test_a_killed_run_s_half_shard_is_removed_and_other_files_kept(corpus, codec_dir, tmp_path):
+def test_a_killed_run_s_half_shard_is_removed_and_other_files_kept(
+    tone_corpus, debug_codec_dir, tmp_path
+):
     out = tmp_path / "tokens"
-    tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    tokenize_corpus(tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=2, progress=False)
     (out / "acoustic" / "00001.npz").unlink()  # killed while writing shard 1:
     half = out / "acoustic" / ".00001.npz.abcd1234.musiclm-tmp.npz"
     half.write_bytes(b"half")
     (out / "acoustic" / ".notes").write_text("mine")
     probe = out / ".write-test.abcd1234.musiclm-tmp"  # killed while probing the folder
     probe.write_bytes(b"")
-    again = tokenize_corpus(corpus, out, {"acoustic": codec_dir}, shard_size=2, progress=False)
+    again = tokenize_corpus(
+        tone_corpus, out, {"acoustic": debug_codec_dir}, shard_size=2, progress=False
+    )
     assert again.shards_written == 1 and not half.exists() and not probe.exists()
     assert (out / "acoustic" / ".notes").read_text() == "mine"
     assert not (out / ".musiclm.lock").exists()
 
 
-def test_a_second_tokenize_into_the_same_folder_is_refused(corpus, codec_dir, tmp_path):
+def test_a_second_tokenize_into_the_same_folder_is_refused(tone_corpus, debug_codec_dir, tmp_path):
     from musiclm.io import folder_lock
 
     with folder_lock(tmp_path / "tokens"):
         with pytest.raises(UserError, match="another run is writing here"):
-            tokenize_corpus(corpus, tmp_path / "tokens", {"acoustic": codec_dir}, progress=False)
+            tokenize_corpus(
+                tone_corpus, tmp_path / "tokens", {"acoustic": debug_codec_dir}, progress=False
+            )

@@ -101,23 +101,19 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
-    import time
-
     net = MusicLM.from_pretrained(model, device=dev)
-    t0 = time.perf_counter()
-    conditions = net.conditions(captions, tempo, key)  # refuses bad values before generating
-    mulan_s = time.perf_counter() - t0
+    # refuses bad values before generating; each batch's run makes (and times) its MuLan tokens
+    conditions = net.conditions(captions, tempo, key, mulan=False)
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, temps, cfg, top_k, mulan_s)  # fmt: skip
+                  quiet, temps, cfg, top_k)  # fmt: skip
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              temps, cfg, top_k, mulan_s) -> None:  # fmt: skip
+              temps, cfg, top_k) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
-    from the conditions it was made with. ``mulan_s``: seconds the MuLan tokens of all
-    captions took (made once, before)."""
+    from the conditions it was made with and its batch's timings (MuLan included)."""
     import time
 
     from tqdm.auto import tqdm
@@ -148,7 +144,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
             for bar in bars.values():
                 bar.close()
             bars.clear()
-            timings = {"mulan": round(mulan_s, 4), **made.timings.seconds}
+            timings = made.timings.seconds
             for i, (cond, y) in enumerate(zip(made.conditions, made.audio)):
                 k = first + i
                 write_piece(paths[k], cond.text, y, net, spectrogram, {

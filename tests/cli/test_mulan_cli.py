@@ -9,13 +9,13 @@ from musiclm.mulan.model import BUNDLED
 
 
 @pytest.fixture(scope="module")
-def model(corpus, tmp_path_factory):
+def model(mulan_corpus, tmp_path_factory):
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     run = tmp_path_factory.mktemp("mulan_run")
-    args = ["mulan", "train", "--data", str(corpus), "--config", "debug", "--out", str(run)]
+    args = ["mulan", "train", "--data", str(mulan_corpus), "--config", "debug", "--out", str(run)]
     code = main(args + ["--steps", "2", "--batch-size", "4"])
     torch.set_num_threads(threads)
     assert code == 0
@@ -23,12 +23,14 @@ def model(corpus, tmp_path_factory):
     return run / "final"
 
 
-def test_embed_text_and_audio(model, corpus, tmp_path, capsys):
+def test_embed_text_and_audio(model, mulan_corpus, tmp_path, capsys):
     assert main(["mulan", "embed", "--text", "a tone", "--text", "", "-m", str(model)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("'a tone': ")
     out = tmp_path / "v.npy"
-    assert main(["mulan", "embed", str(corpus / "0.wav"), "-m", str(model), "-o", str(out)]) == 0
+    assert (
+        main(["mulan", "embed", str(mulan_corpus / "0.wav"), "-m", str(model), "-o", str(out)]) == 0
+    )
     v = np.load(out)
     assert v.shape == (1, 16) and abs(np.linalg.norm(v) - 1) < 1e-5
     out = tmp_path / "t.npy"
@@ -37,9 +39,9 @@ def test_embed_text_and_audio(model, corpus, tmp_path, capsys):
     assert np.load(out).shape == (1, 2) and np.load(out).dtype == np.int64
 
 
-def test_search(model, corpus, tmp_path, capsys):
+def test_search(model, mulan_corpus, tmp_path, capsys):
     index = tmp_path / "idx.npz"
-    args = ["mulan", "search", "tone number 3", "--data", str(corpus), "-m", str(model)]
+    args = ["mulan", "search", "tone number 3", "--data", str(mulan_corpus), "-m", str(model)]
     assert main(args + ["--top", "3", "--index", str(index)]) == 0
     rows = [
         r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "rank" not in r
@@ -53,7 +55,7 @@ def test_search(model, corpus, tmp_path, capsys):
 
 @pytest.mark.parametrize("content", [b"my notes", b"", "npz", "npy"])
 def test_search_never_overwrites_a_file_that_is_not_its_index(
-    content, model, corpus, tmp_path, capsys
+    content, model, mulan_corpus, tmp_path, capsys
 ):
     index = tmp_path / "notes.npz"
     if content == "npz":
@@ -64,7 +66,7 @@ def test_search_never_overwrites_a_file_that_is_not_its_index(
     else:
         index.write_bytes(content)
     before = index.read_bytes()
-    args = ["mulan", "search", "tone", "--data", str(corpus), "-m", str(model), "--index"]
+    args = ["mulan", "search", "tone", "--data", str(mulan_corpus), "-m", str(model), "--index"]
     assert main(args + [str(index)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a musiclm search index" in err[0]

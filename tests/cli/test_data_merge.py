@@ -1,3 +1,10 @@
+"""`musiclm data merge`: merged manifests read every clip where it lies, declare their
+sources' folders (so a merged corpus tokenizes and survives a move), and refuse clashes."""
+
+import json
+import os
+
+from fixtures.manifests import corpus_of, write_wav
 from musiclm.cli.main import main
 from musiclm.data.dataset import ClipDataset
 from musiclm.data.manifest import ClipRecord, read_manifest, resolve, write_manifest
@@ -54,3 +61,42 @@ def test_data_synth_refuses_a_merged_corpus_folder(tmp_path):
     assert main(["data", "merge", str(tmp_path / "all"), str(a)]) == 0
     with pytest.raises(UserError, match="did not make"):
         synth_corpus(tmp_path / "all", 1, SynthConfig(seconds=5.0), progress=False)
+
+
+def test_merge_declares_its_sources_and_a_merged_corpus_tokenizes(tmp_path, capsys):
+    import torch
+
+    from musiclm.codec.config import CodecConfig
+    from musiclm.codec.model import Codec
+    from musiclm.tokenize import TokenStore
+
+    a = corpus_of(tmp_path / "a", [("x", "audio/x.wav")])
+    b = corpus_of(tmp_path / "deep" / "b", [("y", "y.wav")])
+    write_wav(a / "audio" / "x.wav"), write_wav(b / "y.wav")
+    merged = tmp_path / "all"
+    assert main(["data", "merge", str(merged), str(a), str(b)]) == 0
+    roots = json.loads((merged / "corpus.json").read_text())["audio_roots"]
+    assert roots == ["../a", "../deep/b"]
+    # a merge of the merged corpus and a third one declares the roots it reads through
+    c = corpus_of(tmp_path / "c", [("z", "z.wav")])
+    write_wav(c / "z.wav")
+    again = tmp_path / "again"
+    assert main(["data", "merge", str(again), str(merged), str(c)]) == 0
+    assert [r.id for r in read_manifest(again)] == ["x", "y", "z"]
+
+    torch.manual_seed(0)
+    Codec(CodecConfig.preset("debug")).save_pretrained(tmp_path / "codec")
+    argv = ["tokenize", str(again), "-o", str(tmp_path / "tok"), "--kinds", "acoustic",
+            "--codec", str(tmp_path / "codec"), "-q"]  # fmt: skip
+    assert main(argv) == 0
+    assert "3 of 3 clips tokenized" in capsys.readouterr().out
+    assert sorted(TokenStore(tmp_path / "tok", "acoustic")) == ["x", "y", "z"]
+
+
+def test_a_moved_corpus_keeps_its_relative_roots(tmp_path):
+    a = corpus_of(tmp_path / "tree" / "a", [("x", "x.wav")])
+    write_wav(a / "x.wav")
+    assert main(["data", "merge", str(tmp_path / "tree" / "all"), str(a)]) == 0
+    os.rename(tmp_path / "tree", tmp_path / "moved")
+    (rec,) = read_manifest(tmp_path / "moved" / "all")
+    assert resolve(tmp_path / "moved" / "all", rec.audio).is_file()

@@ -7,13 +7,13 @@ from musiclm.cli.main import main
 from musiclm.semantic import SemanticTokenizer
 
 
-def test_fit_then_encode_npy_and_npz(corpus, tmp_path, capsys):
+def test_fit_then_encode_npy_and_npz(semantic_corpus, tmp_path, capsys):
     out = tmp_path / "sem"
-    argv = ["semantic", "fit", "--data", str(corpus), "--out", str(out), "-c", "debug"]
+    argv = ["semantic", "fit", "--data", str(semantic_corpus), "--out", str(out), "-c", "debug"]
     assert main(argv + ["--clusters", "8", "--clips", "4", "--device", "cpu"]) == 0
     tok = SemanticTokenizer.from_pretrained(out)
     assert tok.codebook_size == 8
-    wav = corpus / "0.wav"
+    wav = semantic_corpus / "0.wav"
     assert (
         main(["semantic", "encode", str(wav), "-o", str(tmp_path / "t.npy"), "-m", str(out)]) == 0
     )
@@ -47,10 +47,12 @@ def test_fit_then_encode_npy_and_npz(corpus, tmp_path, capsys):
         (["fit", "--data", "{corpus}", "--out", "{tmp}/o", "--device", "tpu"], "--device"),
     ],
 )  # fmt: skip
-def test_bad_input_is_one_line_and_exit_2(argv, message, corpus, tok0_dir, tmp_path, capsys):
+def test_bad_input_is_one_line_and_exit_2(
+    argv, message, semantic_corpus, semantic_tok0_dir, tmp_path, capsys
+):
     paths = dict(
-        missing=tmp_path / "nope.wav", tmp=tmp_path, tok0=tok0_dir, corpus=corpus,
-        wav=corpus / "0.wav",
+        missing=tmp_path / "nope.wav", tmp=tmp_path, tok0=semantic_tok0_dir, corpus=semantic_corpus,
+        wav=semantic_corpus / "0.wav",
     )  # fmt: skip
     assert main(["semantic", *(a.format(**paths) for a in argv)]) == 2
     err = capsys.readouterr().err.strip()
