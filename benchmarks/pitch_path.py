@@ -9,7 +9,8 @@ row decodes audio made another way and scores it against the clip's own notes:
   the fine stage: what a perfect semantic stage would give;
 - ``+ melody`` — the same with the clip's score melody as the per-frame melody, for a
   coarse stage that takes one;
-- ``text only`` — the whole pipeline from the caption (what ``musiclm generate`` gives).
+- ``text only`` — the whole pipeline from the caption (what ``musiclm generate`` gives);
+- ``text + score melody`` — the same with the score melody, for stages that take one.
 
 Scores: key match (the chroma key estimate of ``musiclm eval`` vs the manifest key),
 key strength, frame-wise chroma correlation with the original (``eval.codec.metrics``:
@@ -70,7 +71,10 @@ def main() -> None:
     model = MusicLM.from_pretrained(args.model)
     sem_tok = SemanticTokenizer.from_pretrained(None)
     codec, sr = model.codec, model.sample_rate
-    takes_melody = any(n == "melody" for n, _ in model.coarse.layout.frame_channels)
+    def takes(stage) -> bool:
+        return any(n == "melody" for n, _ in stage.layout.frame_channels)
+
+    takes_melody = takes(model.coarse)
     opts = GenerationOptions()
     picked = []
     for line in (args.heldout / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
@@ -116,6 +120,13 @@ def main() -> None:
             score(name, y, z[: len(y)], key, mel)
         z = model.generate([text], seconds, seed=args.seed + i, key=key, tempo=r.get("tempo"))[0]
         score("text only (whole pipeline)", y, z, key, mel)
+        if takes(model.semantic) or takes_melody:
+            import dataclasses
+
+            melody = torch.from_numpy(mel.astype(np.int64))
+            cond = dataclasses.replace(base, melody=melody)
+            z = model.run([cond], seconds, seed=args.seed + i).audio[0]
+            score("text + score melody (whole pipeline)", y, z, key, mel)
         print(f"clip {i + 1}/{len(picked)}", flush=True)
     shown = ("key match", "key strength", "chroma r", "melody cosine")
     print(f"\n## Pitch through the stages, {len(picked)} held-out clips (`{args.heldout}`)\n")
