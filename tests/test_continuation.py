@@ -66,7 +66,10 @@ def test_join_crossfades_at_equal_power():
     assert np.abs(np.diff(out[0])).max() < 0.1  # 100 Hz at 8 kHz steps by <= 0.08
     # uncorrelated noise keeps its level through the fade (equal power)
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(sr).astype(np.float32), rng.standard_normal((1, sr)).astype(np.float32)
+    a, b = (
+        rng.standard_normal(sr).astype(np.float32),
+        rng.standard_normal((1, sr)).astype(np.float32),
+    )
     mid = join(a, b, sr)[0, n - ov : n]
     assert 0.85 < mid.std() < 1.15
 
@@ -153,8 +156,8 @@ def test_a_saved_model_keeps_its_tokenizer(model, tmp_path):
     assert (tmp_path / "m" / "tokenizer" / "config.json").exists()
     back = MusicLM.from_pretrained(tmp_path / "m")
     x = _music(model.sample_rate, 2.0)
-    np.testing.assert_array_equal(back.generate(None, seconds=3.0, seed=2, continue_from=x),
-                                  model.generate(None, seconds=3.0, seed=2, continue_from=x))  # fmt: skip
+    mine = model.generate(None, seconds=3.0, seed=2, continue_from=x)
+    np.testing.assert_array_equal(back.generate(None, seconds=3.0, seed=2, continue_from=x), mine)
     # a folder without one (as every folder before) loads, with the bundled tokenizer later
     import shutil
 
@@ -162,7 +165,7 @@ def test_a_saved_model_keeps_its_tokenizer(model, tmp_path):
     again = MusicLM.from_pretrained(tmp_path / "m")
     assert again._tokenizer is None and again._tokenizer_path is None
     with pytest.raises(UserError, match="tokenizer"):  # the bundled one has 1024 ids, not 16
-        again.semantic_tokenizer
+        _ = again.semantic_tokenizer
 
 
 def _write(path, audio, sr):

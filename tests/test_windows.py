@@ -8,7 +8,13 @@ from musiclm.windows import continuation_windows, semantic_windows
 
 @pytest.mark.parametrize(
     "total,known,window,align",
-    [(375, 125, 250, 1), (750, 250, 500, 2), (751, 251, 500, 2), (1000, 250, 250, 10), (130, 4, 50, 1)],
+    [
+        (375, 125, 250, 1),
+        (750, 250, 500, 2),
+        (751, 251, 500, 2),
+        (1000, 250, 250, 10),
+        (130, 4, 50, 1),
+    ],
 )
 def test_continuation_windows_cover_the_rest_once(total, known, window, align):
     done = known

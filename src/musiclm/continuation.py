@@ -304,8 +304,11 @@ def plan_steps(model: MusicLM, batch: int, prompt: Prompt, seconds: float) -> di
         out = 0
         for w in windows.continuation_windows(total, known, stage.config.target_frames, align):
             steps = stage.steps_for(w.frames)
-            dummy = torch.zeros((1, w.keep) if stage.layout.kind == "semantic"
-                                else (1, stage.layout.target_levels, w.keep), dtype=torch.long)  # fmt: skip
+            lay = stage.layout
+            shape = (
+                (1, w.keep) if lay.stage.target == "semantic" else (1, lay.target_levels, w.keep)
+            )
+            dummy = torch.zeros(shape, dtype=torch.long)  # the steps a prompt fixes: its shape's
             out += steps - stage._prompt_steps(dummy, steps, w.frames)[1]
         return out
 

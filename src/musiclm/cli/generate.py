@@ -29,7 +29,9 @@ def generate(
         None, "--key", help="Key, e.g. 'F# minor', for every caption (default: as stated)."
     ),
     continue_: Path = typer.Option(
-        None, "--continue", help="Continue this audio file: the output begins with it and is "
+        None,
+        "--continue",
+        help="Continue this audio file: the output begins with it and is "
         "--seconds long in all (a caption is then optional).",
     ),
     spectrogram: bool = typer.Option(
