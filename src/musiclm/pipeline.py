@@ -15,7 +15,11 @@ take the tempo and key a prompt states ("... at 70 bpm", "in E minor"), or the o
 given to :meth:`MusicLM.generate`; unknown ones are left to the model.
 
 A folder holds ``codec/``, ``mulan/``, ``semantic/``, ``coarse/``, ``fine/`` (each a
-``config.json`` + ``model.safetensors``) and ``pipeline.json`` (defaults).
+``config.json`` + ``model.safetensors``) and ``pipeline.json`` (defaults); optionally
+``tokenizer/``, the semantic tokenizer (only continuation needs it; without it, the
+bundled one).
+
+Continuation (``generate(..., continue_from=audio)``) lives in :mod:`musiclm.continuation`.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no 
 MAX_CFG = 100.0  # beyond this, guided logits overflow to inf/NaN; useful values are 1-10
 MAX_TEMPERATURE = 100.0
 PARTS = ("codec", "mulan", "semantic", "coarse", "fine")
+OPTIONAL_PARTS = ("tokenizer",)  # the semantic tokenizer (continuation); default: the bundled
 
 
 def _read_parts(root: Path) -> dict[str, Path]:
@@ -65,12 +70,15 @@ def _read_parts(root: Path) -> dict[str, Path]:
     where = meta.get("parts", {}) if isinstance(meta, dict) else None
     if not isinstance(where, dict) or not all(isinstance(v, str) for v in where.values()):
         raise UserError(f'{path}: "parts" must map part names to folder names')
-    unknown = sorted(set(where) - set(PARTS))
+    unknown = sorted(set(where) - set(PARTS) - set(OPTIONAL_PARTS))
     if unknown:
-        raise UserError(f"{path}: unknown part(s) {unknown}; parts are {', '.join(PARTS)}")
+        names = ", ".join(PARTS + OPTIONAL_PARTS)
+        raise UserError(f"{path}: unknown part(s) {unknown}; parts are {names}")
     base = root.resolve().parent
     parts = {}
-    for name in PARTS:
+    for name in PARTS + OPTIONAL_PARTS:
+        if name in OPTIONAL_PARTS and name not in where and not (root / name).is_dir():
+            continue
         rel = where.get(name, name)
         folder = (root / rel).resolve()
         if Path(rel).is_absolute() or not folder.is_relative_to(base):
@@ -128,9 +136,12 @@ class Timings:
 class MusicLM:
     """The whole text-to-music model. Build it from parts or load a folder."""
 
-    def __init__(self, *, mulan, codec, semantic: StageLM, coarse: StageLM, fine: StageLM):
+    def __init__(self, *, mulan, codec, semantic: StageLM, coarse: StageLM, fine: StageLM,
+                 tokenizer=None):  # fmt: skip
         self.mulan, self.codec = mulan, codec
         self.semantic, self.coarse, self.fine = semantic, coarse, fine
+        # the semantic tokenizer: only continuation needs it, so it loads on first use
+        self._tokenizer, self._tokenizer_path = tokenizer, None  # path None: the bundled one
         self._check()
 
     def _check(self) -> None:
@@ -154,6 +165,24 @@ class MusicLM:
         return self.codec.sample_rate
 
     @property
+    def semantic_tokenizer(self):
+        """The :class:`~musiclm.semantic.SemanticTokenizer` whose tokens the semantic
+        stage models: the folder's ``tokenizer/`` part, else the bundled one, loaded on
+        first use (generation from text never needs it)."""
+        if self._tokenizer is None:
+            from musiclm.semantic.tokenizer import SemanticTokenizer
+
+            tok = SemanticTokenizer.from_pretrained(self._tokenizer_path)
+            vocab = self.semantic.layout.semantic_codebook
+            if tok.codebook_size != vocab:
+                raise UserError(
+                    f"the semantic tokenizer has {tok.codebook_size} tokens; the semantic "
+                    f"stage models {vocab}: put the stage's tokenizer in the model's tokenizer/"
+                )
+            self._tokenizer = tok.to(self.device)
+        return self._tokenizer
+
+    @property
     def device(self) -> torch.device:
         """Where the stages run (MuLan and the codec go with them)."""
         return next(self.semantic.parameters()).device
@@ -165,6 +194,8 @@ class MusicLM:
         dev = resolve_device(device)
         for part in (self.mulan, self.codec, self.semantic, self.coarse, self.fine):
             part.to(dev)
+        if self._tokenizer is not None:
+            self._tokenizer.to(dev)
         return self
 
     @classmethod
@@ -209,7 +240,12 @@ class MusicLM:
             ).eval()
             for kind, window in (("semantic", 2.0), ("coarse", 1.0), ("fine", 0.5))
         }
-        return cls(mulan=mulan, codec=codec, **stages)
+        from musiclm.semantic.config import SemanticConfig
+        from musiclm.semantic.tokenizer import SemanticTokenizer
+
+        tok = SemanticTokenizer(SemanticConfig.preset("debug").replace(iteration=0)).eval()
+        tok.centroids.normal_()  # distinct centroids: varied tokens
+        return cls(mulan=mulan, codec=codec, **stages, tokenizer=tok)
 
     # -- files ---------------------------------------------------------------------------
 
@@ -241,6 +277,7 @@ class MusicLM:
             coarse=load_stage(parts["coarse"]),
             fine=load_stage(parts["fine"]),
         )
+        model._tokenizer_path = parts.get("tokenizer")
         return model if dev is None or dev.type == "cpu" else model.to(dev)
 
     def save_pretrained(self, path: str | os.PathLike, fp16: bool = False) -> None:
@@ -253,6 +290,8 @@ class MusicLM:
         self.mulan.save_pretrained(root / "mulan", fp16=fp16)
         for name in ("semantic", "coarse", "fine"):
             save_stage(getattr(self, name), root / name, fp16=fp16)
+        if self._tokenizer is not None or self._tokenizer_path is not None:
+            self.semantic_tokenizer.save_pretrained(root / "tokenizer")  # fp32: see docs
         write_json_atomic(root / "pipeline.json", {"format_version": 1})
 
     # -- generation ----------------------------------------------------------------------
@@ -301,7 +340,7 @@ class MusicLM:
     @torch.no_grad()
     def generate(
         self,
-        texts: str | Sequence[str],
+        texts: str | Sequence[str] | None,
         seconds: float = 10.0,
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
@@ -309,6 +348,7 @@ class MusicLM:
         *,
         tempo: float | None = None,
         key: str | None = None,
+        continue_from=None,
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
@@ -319,9 +359,29 @@ class MusicLM:
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
         what the texts state, for models with tempo and key tokens (:meth:`conditions`).
         :meth:`run` also returns the conditions and the timings.
+
+        ``continue_from`` (a path, an array at :attr:`sample_rate`, ``(array, rate)`` or
+        an :meth:`encode_prompt` result) continues that audio: each piece begins with it
+        and is ``seconds`` long in all; ``texts`` may then be None (the prompt's own MuLan
+        tokens condition it), and tempo and key default to the prompt's
+        (:mod:`musiclm.continuation`).
         """
+        if continue_from is not None:
+            from musiclm import continuation
+
+            prompt = self.encode_prompt(continue_from)
+            continuation.check_seconds(prompt.seconds, seconds)
+            conds = continuation.conditions(self, texts, prompt, tempo, key)
+            return self.run(conds, seconds, seed, options, progress, continue_from=prompt).audio
         conds = self.conditions(texts, tempo, key, mulan=False)  # run() makes and times them
         return self.run(conds, seconds, seed, options, progress).audio
+
+    def encode_prompt(self, source, sample_rate: int | None = None):
+        """A continuation prompt read, checked and encoded once
+        (:func:`musiclm.continuation.encode`): pass it to :meth:`run` as ``continue_from``."""
+        from musiclm.continuation import encode
+
+        return encode(self, source, sample_rate=sample_rate)
 
     @torch.no_grad()
     def run(
@@ -331,11 +391,14 @@ class MusicLM:
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
+        *,
+        continue_from=None,
     ) -> Generation:
         """Music for each prompt's :class:`Conditions` (see :meth:`conditions`), with the
         timings of this call: :meth:`generate`'s work, re-entrant (nothing is kept on the
         model between calls). Conditions without MuLan tokens get them here, and the
-        timings then have a ``"mulan"`` part."""
+        timings then have a ``"mulan"`` part. ``continue_from``: an :meth:`encode_prompt`
+        result every piece continues (its conditions: :func:`musiclm.continuation.conditions`)."""
         conds = list(conditions)
         if not conds:
             raise UserError("no text to generate from")
@@ -350,9 +413,16 @@ class MusicLM:
             t0 = time.perf_counter()
             conds = self._with_mulan(conds)
             call.timings.add("mulan", t0)
-        sem = self._semantic(conds, seconds, options, g, call)
-        coarse = self._coarse(conds, sem, seconds, options, g, call)
-        fine = self._fine(coarse, options, g, call)
+        if continue_from is not None:
+            from musiclm import continuation
+
+            prompt = self.encode_prompt(continue_from)
+            coarse, fine = continuation.continue_codes(self, conds, prompt, seconds, options, g,
+                                                       call)  # fmt: skip
+        else:
+            sem = self._semantic(conds, seconds, options, g, call)
+            coarse = self._coarse(conds, sem, seconds, options, g, call)
+            fine = self._fine(coarse, options, g, call)
         t0 = time.perf_counter()
         codes = torch.cat([coarse, fine], dim=1)
         # piece by piece: batched convolutions round differently from a batch of one
@@ -361,6 +431,8 @@ class MusicLM:
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(conds), n), np.float32)
         out[:, : min(n, audio.shape[1])] = audio[:, :n]
+        if continue_from is not None:  # the prompt as given, crossfaded into the rest
+            out = continuation.join(prompt.audio, out, self.sample_rate)
         return Generation(out, conds, call.timings)
 
     @staticmethod

@@ -45,6 +45,26 @@ def semantic_windows(total: int, window: int) -> Iterator[SemanticWindow]:
         done += new
 
 
+def continuation_windows(
+    total: int, known: int, window: int, align: int = 1
+) -> Iterator[SemanticWindow]:
+    """Sliding windows that continue ``known`` given frames up to ``total`` (a prompt's
+    tokens or codes): each keeps up to half a ``window`` of the frames so far as its
+    prompt, as :func:`semantic_windows` does after its first window, and adds the rest.
+    Starts and prompts are multiples of ``align`` frames (acoustic windows start on a
+    semantic frame)."""
+    done = known
+    while done < total:
+        keep = min(window // 2, done) // align * align
+        start = (done - keep) // align * align
+        keep = done - start
+        new = min((start + window) // align * align - done, total - done)
+        if new <= 0:
+            raise ValueError(f"a {window}-frame window cannot continue {keep} frames")
+        yield SemanticWindow(start, keep, keep + new)
+        done += new
+
+
 @dataclass(frozen=True)
 class CoarseWindow:
     start_s: float  # seconds from the start of the piece

@@ -169,3 +169,58 @@ def test_guidance_scale_one_is_the_conditional_model():
     guided = stage.generate(prefix, 10, SamplingOptions(cfg=3.0), uncond_prefix=uncond,
                             generator=torch.Generator().manual_seed(3))  # fmt: skip
     assert not torch.equal(guided, runs[0])
+
+
+def _argmax_given(stage, prefix, target):
+    """The full model's argmax at each target position, given ``target`` as the
+    teacher-forced sequence (flattened targets: within the level due at each step)."""
+    ids = torch.cat([prefix, stage.layout.target_ids(target)], dim=2)
+    logits = stage.net(ids[:, :, :-1])[:, :, prefix.shape[2] - 1 :]
+    lay = stage.layout
+    if lay.pattern == "flat" and lay.kind != "semantic":
+        k, q = lay.acoustic_codebook, lay.target_levels
+        level = torch.arange(logits.shape[2]) % q
+        allowed = (torch.arange(logits.shape[-1])[None] // k) == level[:, None]  # (steps, V)
+        logits = logits.masked_fill(~allowed[None, None], -1e9)
+    return logits.argmax(-1), stage.labels(target)
+
+
+@pytest.mark.parametrize("kind,pattern", CASES)
+def test_any_prompt_is_kept_and_continued_as_the_model_predicts(kind, pattern):
+    """A prompt of any stage (random codes, not the model's own) comes back unchanged as
+    the first frames, and every later token is the model's greedy choice given the
+    prompt: with the delay pattern the later levels of the prompt's last frames, due
+    after its first steps, are the prompt's, not draws."""
+    stage = _stage(kind, pattern)
+    prefix, _, target = _inputs(stage, b=2)
+    frames, k = stage.config.target_frames, 7
+    prompt = target[..., :k]
+    out = stage.generate(prefix, frames, SamplingOptions(temperature=0), prompt=prompt)
+    assert out.shape == target.shape
+    assert torch.equal(out[..., :k], prompt)
+    pred, labels = _argmax_given(stage, prefix, out)
+    # positions after the prompt: the model's own argmax
+    after = torch.zeros_like(labels, dtype=torch.bool)
+    lay = stage.layout
+    if lay.kind == "semantic" or pattern == "flat":
+        after[..., k * (lay.target_levels if lay.kind != "semantic" else 1) :] = True
+    else:  # delayed: level q of frame t sits at step t + q
+        for level in range(lay.target_levels):
+            after[:, level, k + level :] = True
+    real = labels != -100
+    assert torch.equal(pred[real & after], labels[real & after])
+    free = stage.generate(prefix, frames, SamplingOptions(temperature=0))
+    assert not torch.equal(free[..., :k], prompt)  # the prompt was not what it would draw
+
+
+def test_an_acoustic_prompt_with_guidance_and_sampling_is_kept():
+    stage = _stage("coarse", "delay")
+    prefix, uncond, target = _inputs(stage, b=2)
+    g = torch.Generator().manual_seed(3)
+    out = stage.generate(prefix, 20, SamplingOptions(cfg=3.0, top_k=4), uncond_prefix=uncond,
+                         prompt=target[..., :5], generator=g)  # fmt: skip
+    assert torch.equal(out[..., :5], target[..., :5]) and out.shape == (2, 2, 20)
+    with pytest.raises(ValueError, match="shape"):
+        stage.generate(prefix, 20, prompt=target[:, 0, :5])
+    with pytest.raises(ValueError, match="prompt"):
+        stage.generate(prefix, 5, prompt=target[..., :5])

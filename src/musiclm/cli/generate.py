@@ -28,6 +28,12 @@ def generate(
     key: str = typer.Option(
         None, "--key", help="Key, e.g. 'F# minor', for every caption (default: as stated)."
     ),
+    continue_: Path = typer.Option(
+        None,
+        "--continue",
+        help="Continue this audio file: the output begins with it and is "
+        "--seconds long in all (a caption is then optional).",
+    ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
     ),
@@ -46,8 +52,14 @@ def generate(
     bundled model takes the tempo and key a caption states ("at 90 bpm", "in A minor");
     --tempo and --key set them for every caption.
 
+    With --continue, each piece continues the given audio (any rate, stereo folded to
+    mono, 1 s to 2 min): it begins with it as given and is --seconds long in all; with
+    no caption the audio itself is the condition, and tempo and key default to the
+    audio's.
+
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
-    `musiclm generate --prompts prompts.txt -o out/ --seconds 10`.
+    `musiclm generate --prompts prompts.txt -o out/ --seconds 10`;
+    `musiclm generate --continue clip.wav --seconds 20 -o longer.wav`.
     """
     import re
 
@@ -79,11 +91,16 @@ def generate(
         captions += [x.strip() for x in lines if x.strip() and not x.startswith("#")]
         if not captions:
             raise UserError(f"{prompts} holds no captions (one a line; # starts a comment)")
-    if not captions:
+    if not captions and continue_ is None:
         raise UserError("give a caption (or --prompts FILE)")
     checks.count("--batch", batch)
     checks.number("--seconds", seconds, low=MIN_SECONDS, high=MAX_SECONDS)
-    checks.seed("--seed", seed, span=len(captions))
+    if continue_ is not None:
+        from musiclm.cli.continuation import check_prompt_file
+
+        check_prompt_file(continue_, seconds)  # before loading anything
+    names = captions or ["continuation"]  # with --continue and no caption: one piece
+    checks.seed("--seed", seed, span=len(names))
     try:
         temps = tuple(float(x) for x in temperature.split(","))
     except ValueError:
@@ -91,27 +108,33 @@ def generate(
     if len(temps) != 3:
         raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3)  # checks them
-    if len(captions) == 1 and output.suffix:
+    if len(names) == 1 and output.suffix:
         check_audio_suffix(output)
         paths = [check_output(output)]
     else:
         if output.suffix:
             raise UserError(f"{len(captions)} captions need a folder for -o, got {output}")
         check_output_dir(output, create=False)
-        slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in captions]
+        slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in names]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
     net = MusicLM.from_pretrained(model, device=dev)
-    # refuses bad values before generating; each batch's run makes (and times) its MuLan tokens
-    conditions = net.conditions(captions, tempo, key, mulan=False)
+    prompt = None
+    if continue_ is not None:
+        from musiclm.cli.continuation import prompt_conditions
+
+        prompt, conditions = prompt_conditions(net, continue_, captions, seconds, tempo, key)
+    else:
+        # refuses bad values before generating; each batch's run makes (and times) its MuLan
+        conditions = net.conditions(captions, tempo, key, mulan=False)
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, temps, cfg, top_k)  # fmt: skip
+                  quiet, temps, cfg, top_k, prompt)  # fmt: skip
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              temps, cfg, top_k) -> None:  # fmt: skip
+              temps, cfg, top_k, prompt=None) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
     from the conditions it was made with and its batch's timings (MuLan included)."""
     import time
@@ -139,7 +162,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
             chunk = conditions[first : first + batch]
             t0 = time.perf_counter()
             made = net.run(chunk, seconds=seconds, seed=seeds[first : first + batch],
-                           options=options, progress=progress)  # fmt: skip
+                           options=options, progress=progress, continue_from=prompt)  # fmt: skip
             wall = time.perf_counter() - t0
             for bar in bars.values():
                 bar.close()
@@ -152,6 +175,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk),
+                    **({"continue": prompt.describe()} if prompt is not None else {}),
                 })  # fmt: skip
                 written += 1
                 typer.echo(f"{paths[k]}  ({seconds:g} s, seed {seeds[k]})")

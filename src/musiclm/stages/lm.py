@@ -90,8 +90,11 @@ class StageLM(nn.Module):
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
         ``uncond_prefix`` (same shape, MuLan tokens NULL) enables guidance with
-        ``options.cfg``. ``prompt`` (semantic stage: ``(B, K)`` tokens) is taken as the
-        first ``K`` frames, for continuing a sequence with a sliding window. ``progress``
+        ``options.cfg``. ``prompt`` (semantic tokens ``(B, K)`` or this stage's codes
+        ``(B, Q, K)``) is taken as the first ``K`` frames, for continuing a sequence (a
+        sliding window, or given audio): the steps it fixes entirely are one chunk, and
+        where a pattern spreads its last frames over later steps (the delays of levels
+        ``q > 0``) those positions take the prompt's codes instead of a draw. ``progress``
         is called with 1 after each step. ``frame_ids (B, channels, steps)``: per-frame
         condition ids of the target steps (the prompt's included;
         :meth:`LayoutConfig.frame_ids`), for layouts with them; guidance's unconditional
@@ -101,17 +104,13 @@ class StageLM(nn.Module):
         lay, b = self.layout, prefix.shape[0]
         guided = uncond_prefix is not None and options.cfg != 1.0
         seq = torch.cat([prefix, uncond_prefix]) if guided else prefix
-        known = 0
-        if prompt is not None:
-            if not lay.stage.prompted:
-                raise ValueError("prompts are supported by the semantic stage only")
-            known = prompt.shape[1]
-            if not 0 < known < frames:
-                raise ValueError(f"a prompt of {known} frames cannot start {frames} frames")
-            ids = lay.target_ids(prompt)
-            seq = torch.cat([seq, torch.cat([ids, ids]) if guided else ids], dim=2)
         q = lay.target_levels
         steps = self.steps_for(frames)
+        known, forced = 0, None  # steps the prompt fixes entirely; its tokens in step order
+        if prompt is not None:
+            forced, known = self._prompt_steps(prompt, steps, frames)
+            ids = lay.target_ids(prompt)[:, :, :known]
+            seq = torch.cat([seq, torch.cat([ids, ids]) if guided else ids], dim=2)
         if self.config.prefix_len + steps > self.net.config.max_len:
             raise ValueError(
                 f"{frames} frames do not fit this stage's window "
@@ -135,7 +134,7 @@ class StageLM(nn.Module):
         # (B', streams, V) for the first target step
         logits = self.net(seq, cache, position_ids=first)[:, :, -1]
         mask = lay.target_pattern.real(q, steps, frames, prefix.device)
-        out = [prompt[:, None, i] for i in range(known)] if prompt is not None else []
+        out = [forced[:, :, i] for i in range(known)] if forced is not None else []
         for step in range(known, steps):
             if guided:
                 logits = guide(logits[:b], logits[b:], options.cfg)
@@ -145,6 +144,8 @@ class StageLM(nn.Module):
                 tokens = tokens.clone()
                 tokens[:, :q] = torch.where(mask[:, step], tokens[:, :q], -1)
                 tokens[:, q:] = -1
+            if forced is not None and step < forced.shape[2]:  # the prompt's delayed levels
+                tokens = torch.where(forced[:, :, step] >= 0, forced[:, :, step], tokens)
             out.append(tokens)
             if step + 1 < steps:
                 ids = self._step_ids(tokens, step)
@@ -154,6 +155,28 @@ class StageLM(nn.Module):
             if progress is not None:
                 progress(1)
         return self._assemble(torch.stack(out, dim=2), frames)
+
+    def _prompt_steps(self, prompt: Tensor, steps: int, frames: int) -> tuple[Tensor, int]:
+        """A prompt's tokens in step order ``(B, streams, prompt steps)`` (-1 where a step
+        is drawn: delay padding, unused streams, frames after the prompt), and how many
+        leading steps it fixes entirely (delayed: ``K``, the later levels of its last
+        frames come after; flattened and semantic: all of its steps)."""
+        lay = self.layout
+        k = prompt.shape[-1]
+        if prompt.ndim != (2 if lay.stage.target == "semantic" else 3):
+            raise ValueError(f"a {lay.kind} prompt has the target's shape, got {prompt.shape}")
+        if not 0 < k < frames:
+            raise ValueError(f"a prompt of {k} frames cannot start {frames} frames")
+        forced = self.labels(prompt)
+        forced = torch.where(forced == IGNORE, -1, forced)
+        pattern, q = lay.target_pattern, lay.target_levels
+        real = pattern.real(q, steps, frames, prompt.device)
+        if real is None:  # every position of the pattern's streams holds a token
+            real = torch.ones(pattern.streams(q), steps, dtype=torch.bool, device=prompt.device)
+        n = forced.shape[2]
+        free = (real[:, :n] & (forced[0, : real.shape[0]] < 0)).any(0)  # (n,) a draw is due
+        known = int(free.float().argmax()) if bool(free.any()) else n
+        return forced, known
 
     def steps_for(self, frames: int) -> int:
         """Sequential sampling steps for ``frames`` frames of target."""

@@ -1,0 +1,346 @@
+"""Continuing given audio: ``MusicLM.generate(texts, seconds, continue_from=audio)``.
+
+    model = MusicLM.from_pretrained()
+    audio = model.generate(None, seconds=20, continue_from="my_clip.wav", seed=0)
+
+AudioLM and MusicLM are continuation models at heart (arXiv 2209.03143 §4.1, 2301.11325
+§3.3): the prompt's tokens are encoded and the stages carry on from them.
+
+- **The prompt** (:func:`encode`): any sample rate, resampled (soxr) to the model's; stereo
+  folded to mono; refused when missing, empty, unreadable, silent, shorter than
+  :data:`MIN_PROMPT_S` or longer than :data:`MAX_PROMPT_S`. Its semantic tokens (the
+  semantic tokenizer), codec codes (all levels the stages make), MuLan *audio* tokens,
+  tempo (librosa's beat tracker) and key (key profiles, :func:`musiclm.eval.music.key_fit`)
+  are read once, over its whole frames.
+- **Conditions** (:func:`conditions`): a text's MuLan tokens when there is a text, else
+  the prompt's audio tokens (what the stages were trained on); tempo and key as given,
+  else as the text states, else the prompt's.
+- **Tokens** (:func:`continue_codes`): the semantic stage continues the prompt's semantic
+  tokens and the coarse stage its coarse codes, both in sliding windows that keep half a
+  window of what came before (:func:`musiclm.windows.continuation_windows`); the fine
+  stage makes the fine codes of the new frames only (the prompt's own are kept).
+- **Audio** (:func:`join`): the codec decodes everything; the output is the prompt as
+  given up to :data:`OVERLAP_S` before its end, then an equal-power crossfade into the
+  decoded audio over that overlap (no click at the join), then the continuation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from musiclm import windows
+from musiclm.conditions import MAX_TEMPO, MIN_TEMPO, Conditions, check_key, parse
+from musiclm.errors import UserError
+from musiclm.stages.inputs import StageInputs, Window
+
+if TYPE_CHECKING:
+    from musiclm.pipeline import GenerationOptions, MusicLM, _Call
+
+MIN_PROMPT_S = 1.0  # below a second a beat tracker finds no tempo and MuLan hears little
+MAX_PROMPT_S = 120.0  # longer prompts are refused before decoding (only the end is continued)
+MIN_NEW_S = 0.5  # a continuation adds at least this (the pipeline's shortest piece)
+OVERLAP_S = 0.1  # crossfade from the prompt into the decoded audio, before the prompt's end
+SILENCE_PEAK = 1e-3  # -60 dBFS: a prompt whose loudest sample is below this is silence
+KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white noise 0.53
+
+
+@dataclass(frozen=True, eq=False)
+class Prompt:
+    """An encoded continuation prompt (:func:`encode`)."""
+
+    audio: np.ndarray  # (samples,) float32 mono at the model's rate: the output's start
+    sample_rate: int  # the model's
+    source: str  # the file it came from, or "array"
+    source_rate: int  # the sample rate it was given at
+    semantic: Tensor  # (Ks,) int64 semantic tokens of its whole semantic frames
+    codes: Tensor  # (Qc + Qf, Kc) int64 codec codes of the same seconds
+    mulan: Tensor  # (L,) int64 MuLan audio tokens of the whole prompt
+    tempo: float | None  # bpm by librosa's beat tracker; None: none found
+    key: int | None  # key index (musiclm.theory.key_index); None: no clear key
+    known_seconds: float  # the seconds its tokens cover (its whole semantic frames)
+
+    @property
+    def seconds(self) -> float:
+        """Its length, as given."""
+        return len(self.audio) / self.sample_rate
+
+    def describe(self) -> dict:
+        """What a sidecar records of it."""
+        return {"file": self.source, "seconds": round(self.seconds, 3),
+                "sample_rate": self.source_rate}  # fmt: skip
+
+
+# -- the prompt ------------------------------------------------------------------------------
+
+
+def load(source, sample_rate: int) -> tuple[np.ndarray, str, int]:
+    """``source`` -> ``(mono float32 audio at sample_rate, name, its own rate)``, checked.
+
+    ``source``: a path, an array ``(samples,)`` / ``(channels, samples)`` at
+    ``sample_rate``, or a tuple ``(array, rate)``."""
+    from musiclm.io import as_mono, audio_info, check_rate, read_audio, resample
+
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if not path.exists():
+            raise UserError(f"continuation prompt {path}: no such file")
+        if path.is_dir():
+            raise UserError(f"continuation prompt {path} is a folder; give an audio file")
+        if path.stat().st_size == 0:
+            raise UserError(f"continuation prompt {path} is empty (0 bytes)")
+        rate, seconds = audio_info(path)  # corrupt files are refused here, before decoding
+        check_length(seconds, str(path))
+        audio, _ = read_audio(path, sample_rate)
+        name = str(path)
+    else:
+        array, rate = source if isinstance(source, tuple) else (source, sample_rate)
+        rate = check_rate(rate)
+        audio = as_mono(array, allow_empty=True)
+        name = "array"
+        check_length(len(audio) / rate, name)
+        audio = resample(audio, rate, sample_rate)
+    if not np.isfinite(audio).all():
+        raise UserError(f"continuation prompt {name} holds NaN or infinite samples")
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak < SILENCE_PEAK:
+        raise UserError(
+            f"continuation prompt {name} is silent (peak {20 * np.log10(max(peak, 1e-10)):.0f}"
+            f" dBFS, below {20 * np.log10(SILENCE_PEAK):.0f}); give audio with music in it"
+        )
+    return np.ascontiguousarray(audio, np.float32), name, int(rate)
+
+
+def check_length(seconds: float, name: str) -> None:
+    if seconds <= 0:
+        raise UserError(f"continuation prompt {name} holds no audio")
+    if seconds < MIN_PROMPT_S:
+        raise UserError(
+            f"continuation prompt {name} is {seconds:.2g} s; it must be at least "
+            f"{MIN_PROMPT_S:g} s long"
+        )
+    if seconds > MAX_PROMPT_S:
+        raise UserError(
+            f"continuation prompt {name} is {seconds:.0f} s; at most {MAX_PROMPT_S:g} s "
+            "is taken (cut it to its last part)"
+        )
+
+
+def check_seconds(prompt_seconds: float, seconds: float) -> None:
+    """The output holds the prompt and what follows: ``seconds`` must be longer."""
+    if seconds < prompt_seconds + MIN_NEW_S:
+        raise UserError(
+            f"the continuation prompt is {prompt_seconds:.2f} s; seconds ({seconds:g}) must be "
+            f"at least {MIN_NEW_S:g} s longer (it is the whole output, prompt included)"
+        )
+
+
+@torch.no_grad()
+def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
+    """Read and encode a continuation prompt for ``model`` (see the module docstring).
+    ``sample_rate``: the rate of an array ``source`` (default: the model's)."""
+    from musiclm.eval.music import key_fit
+
+    if isinstance(source, Prompt):
+        return source
+    sr = model.sample_rate
+    if sample_rate is not None and not isinstance(source, str | os.PathLike | tuple):
+        source = (source, sample_rate)
+    audio, name, rate = load(source, sr)
+    sem_rate = model.semantic.layout.semantic_rate
+    ac_rate = model.coarse.layout.acoustic_rate
+    ratio = _ratio(ac_rate, sem_rate)
+    ks = len(audio) * sem_rate // sr  # whole semantic frames (their codec frames are whole too)
+    tok = model.semantic_tokenizer
+    semantic = torch.from_numpy(tok.encode(audio, sr)[:ks].astype(np.int64))
+    levels = model.fine.layout.coarse_levels + model.fine.layout.fine_levels
+    codes = torch.from_numpy(model.codec.encode(audio, sr, n_levels=levels)[:, : ks * ratio])
+    mulan = torch.from_numpy(np.asarray(model.mulan.audio_tokens(audio, sr), np.int64))
+    tempo = key = None
+    if model.takes_attributes:
+        with warnings.catch_warnings():  # librosa on short clips: "n_fft too large" for the
+            warnings.simplefilter("ignore")  # CQT's lowest octaves, which the key fit ignores
+            t = prompt_tempo(audio, sr)
+            name_k, strength = key_fit(audio, sr)
+        tempo = round(t, 2) if MIN_TEMPO <= t <= MAX_TEMPO else None
+        key = check_key(name_k) if name_k != "none" and strength >= KEY_MIN_STRENGTH else None
+    return Prompt(audio, sr, name, rate, semantic, codes.long(), mulan, tempo, key, ks / sem_rate)
+
+
+def prompt_tempo(audio: np.ndarray, sample_rate: int) -> float:
+    """The prompt's tempo in bpm: librosa's onset-autocorrelation estimate, the one its
+    beat tracker (:func:`musiclm.eval.music.estimate_tempo`) starts from, without the
+    beat search, whose numba compilation took ~40 s per process on our CPU; on 12 engine
+    clips the two agreed on 10 (the tracker found no beat in one)."""
+    import librosa
+
+    return float(np.atleast_1d(librosa.feature.tempo(y=audio, sr=sample_rate))[0])
+
+
+def _ratio(acoustic_rate: int, semantic_rate: int) -> int:
+    if acoustic_rate % semantic_rate:
+        raise UserError(
+            f"continuation needs the codec rate ({acoustic_rate} Hz) to be a multiple of the "
+            f"semantic rate ({semantic_rate} Hz)"
+        )
+    return acoustic_rate // semantic_rate
+
+
+def conditions(
+    model: MusicLM,
+    texts: str | Sequence[str] | None,
+    prompt: Prompt,
+    tempo: float | None = None,
+    key: str | None = None,
+) -> list[Conditions]:
+    """The conditions of continuing ``prompt``: one per text (its MuLan text tokens), or
+    with no text one piece on the prompt's MuLan audio tokens; a tempo and key not given
+    and not stated by the text are the prompt's (models with tempo and key tokens)."""
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    texts = [t for t in texts if t.strip()]
+    if texts:
+        conds = model.conditions(texts, tempo, key)
+    else:
+        c = parse("", tempo, key, attributes=model.takes_attributes)
+        conds = [c.with_mulan(prompt.mulan.clone())]
+    if model.takes_attributes:
+        conds = [
+            replace(
+                c,
+                tempo=c.tempo if c.tempo is not None else prompt.tempo,
+                key=c.key if c.key is not None else prompt.key,
+            )
+            for c in conds
+        ]
+    return conds
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+def continue_codes(
+    model: MusicLM,
+    conds: Sequence[Conditions],
+    prompt: Prompt,
+    seconds: float,
+    opts: GenerationOptions,
+    g: list[torch.Generator],
+    call: _Call,
+) -> tuple[Tensor, Tensor]:
+    """Coarse ``(B, Qc, T)`` and fine ``(B, Qf, T)`` codes of ``seconds``, the prompt's
+    codes first (``T = ceil(seconds * frame rate)``)."""
+    check_seconds(prompt.seconds, seconds)
+    b, dev = len(conds), model.device
+    call.totals = plan_steps(model, b, prompt, seconds)
+    sem = _semantic(model, conds, prompt.semantic.to(dev).expand(b, -1), seconds, opts, g, call)
+    qc = model.coarse.layout.coarse_levels
+    known = prompt.codes.to(dev)
+    coarse = _coarse(model, conds, sem, known[:qc].expand(b, -1, -1), seconds, opts, g, call)
+    kc = known.shape[1]
+    new_fine = model._fine(coarse[:, :, kc:], opts, g, call)
+    fine = torch.cat([known[qc:].expand(b, -1, -1), new_fine], dim=2)
+    return coarse, fine
+
+
+def _semantic(model: MusicLM, conds, known: Tensor, seconds, opts, g, call) -> Tensor:
+    """Semantic tokens ``(B, seconds * rate)`` continuing ``known (B, Ks)``."""
+    t0 = time.perf_counter()
+    st = model.semantic
+    rate = st.layout.semantic_rate
+    inputs = StageInputs(st.layout, conds, model.device)
+    tokens = known
+    total = windows.frames(seconds, rate)
+    for w in windows.continuation_windows(total, known.shape[1], st.config.target_frames):
+        window = Window(w.start / rate, seconds, st.steps_for(w.frames))
+        prompt = tokens[:, w.start : w.start + w.keep]
+        part = model._sample(st, "semantic", 0, inputs, window, w.frames, opts, g, call, prompt)
+        tokens = torch.cat([tokens, part[:, w.keep :]], dim=1)
+    call.timings.add("semantic", t0)
+    return tokens
+
+
+def _coarse(model: MusicLM, conds, sem: Tensor, known: Tensor, seconds, opts, g, call) -> Tensor:
+    """Coarse codes ``(B, Qc, seconds * frame rate)`` continuing ``known (B, Qc, Kc)``: each
+    window continues the last half-window of codes so far, conditioned on the semantic
+    tokens of its own seconds."""
+    t0 = time.perf_counter()
+    st = model.coarse
+    lay = st.layout
+    ratio = _ratio(lay.acoustic_rate, lay.semantic_rate)
+    sem_window = round(st.config.window_seconds * lay.semantic_rate)
+    inputs = StageInputs(lay, conds, model.device)
+    codes = known
+    total = windows.frames(seconds, lay.acoustic_rate)
+    for w in windows.continuation_windows(total, known.shape[2], st.config.target_frames, ratio):
+        first = w.start // ratio
+        context = sem[:, first : first + sem_window]
+        if context.shape[1] < sem_window:  # the last window: pad with its own end
+            pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
+            context = torch.cat([context, pad], dim=1)
+        window = Window(w.start / lay.acoustic_rate, seconds, st.steps_for(w.frames), context)
+        prompt = codes[:, :, w.start : w.start + w.keep]
+        part = model._sample(st, "coarse", 1, inputs, window, w.frames, opts, g, call, prompt)
+        codes = torch.cat([codes, part[:, :, w.keep :]], dim=2)
+    call.timings.add("coarse", t0)
+    return codes
+
+
+def plan_steps(model: MusicLM, batch: int, prompt: Prompt, seconds: float) -> dict[str, int]:
+    """Sequential sampling steps of continuing ``prompt`` to ``seconds`` (progress totals)."""
+    sem, coarse, fine = model.semantic, model.coarse, model.fine
+    ratio = _ratio(coarse.layout.acoustic_rate, sem.layout.semantic_rate)
+    ks, kc = prompt.semantic.shape[0], prompt.codes.shape[1]
+
+    def drawn(stage, total, known, align=1) -> int:
+        out = 0
+        for w in windows.continuation_windows(total, known, stage.config.target_frames, align):
+            steps = stage.steps_for(w.frames)
+            lay = stage.layout
+            shape = (
+                (1, w.keep) if lay.stage.target == "semantic" else (1, lay.target_levels, w.keep)
+            )
+            dummy = torch.zeros(shape, dtype=torch.long)  # the steps a prompt fixes: its shape's
+            out += steps - stage._prompt_steps(dummy, steps, w.frames)[1]
+        return out
+
+    n = windows.frames(seconds, coarse.layout.acoustic_rate)
+    window = fine.config.target_frames
+    chunks = len(windows.fine_batches(batch, -(-(n - kc) // window)))
+    return {
+        "semantic": drawn(sem, windows.frames(seconds, sem.layout.semantic_rate), ks),
+        "coarse": drawn(coarse, n, kc, ratio),
+        "fine": chunks * fine.steps_for(window),
+    }
+
+
+# -- audio -----------------------------------------------------------------------------------
+
+
+def join(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The output: ``prompt (n,)`` as given up to :data:`OVERLAP_S` before its end, an
+    equal-power crossfade into ``decoded (B, N)`` over that overlap, then ``decoded``.
+
+    Equal power (sin/cos), not linear: the codec's rendering of the prompt has phases of
+    its own (Griffin-Lim), so over the overlap the two are little correlated and a linear
+    fade would dip by up to 3 dB."""
+    n = len(prompt)
+    ov = min(round(OVERLAP_S * sample_rate), n)
+    out = decoded.copy()
+    head = n - ov
+    out[:, :head] = prompt[:head]
+    t = (np.arange(ov, dtype=np.float64) + 0.5) / max(ov, 1)
+    fade_in, fade_out = np.sin(0.5 * np.pi * t), np.cos(0.5 * np.pi * t)
+    out[:, head:n] = (prompt[head:n] * fade_out + decoded[:, head:n] * fade_in).astype(np.float32)
+    return out
+
+
+__all__ = ["MAX_PROMPT_S", "MIN_PROMPT_S", "OVERLAP_S", "Prompt", "conditions", "encode", "join"]

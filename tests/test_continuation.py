@@ -1,0 +1,218 @@
+"""Continuation with debug-sized parts: the output begins with the prompt, is as long as
+asked, has no jump at the join, and bad prompts are refused with one clear line."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from musiclm import continuation
+from musiclm.continuation import MAX_PROMPT_S, MIN_PROMPT_S, OVERLAP_S, join
+from musiclm.errors import UserError
+from musiclm.io import resample
+from musiclm.pipeline import MusicLM
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MusicLM.debug(seed=0, attributes=True, beats=True)
+
+
+def _music(sr: int, seconds: float, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """A chord with a pulse at 120 bpm and a little noise: something with a tempo and key."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    pulse = 0.5 + 0.5 * np.exp(-((t * 2.0) % 1.0) * 8)  # a beat every 0.5 s
+    y = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 277.18, 329.63)) / 3 * pulse * 0.4
+    out = [y + 0.01 * rng.standard_normal(len(t)) for _ in range(channels)]
+    return np.stack(out).astype(np.float32) if channels > 1 else out[0].astype(np.float32)
+
+
+def test_the_output_begins_with_the_prompt_and_is_seconds_long(model):
+    sr = model.sample_rate
+    x = _music(sr, 2.0)
+    y = model.generate(None, seconds=4.0, seed=0, continue_from=x)
+    assert y.shape == (1, 4 * sr) and y.dtype == np.float32 and np.isfinite(y).all()
+    head = len(x) - round(OVERLAP_S * sr)
+    np.testing.assert_array_equal(y[0, :head], x[:head])  # as given, not re-synthesised
+    assert np.abs(y[0, len(x) :]).max() > 0  # something follows
+    again = model.generate(None, seconds=4.0, seed=0, continue_from=x)
+    np.testing.assert_array_equal(y, again)
+    assert not np.array_equal(y, model.generate(None, seconds=4.0, seed=1, continue_from=x))
+
+
+def test_the_join_has_no_jump(model):
+    """Across the crossfade, no sample step is larger than the steps the prompt and the
+    continuation make on their own; a hard cut between them would be."""
+    sr = model.sample_rate
+    x = _music(sr, 2.0)
+    y = model.generate(None, seconds=4.0, seed=0, continue_from=x)[0]
+    ov = round(OVERLAP_S * sr)
+    seam = np.abs(np.diff(y[len(x) - ov - 1 : len(x) + 1])).max()
+    own = max(np.abs(np.diff(x)).max(), np.abs(np.diff(y[len(x) :])).max())
+    assert seam <= own
+
+
+def test_join_crossfades_at_equal_power():
+    sr = 8000
+    t = np.arange(sr) / sr
+    prompt = np.sin(2 * np.pi * 100 * t).astype(np.float32)
+    other = np.sin(2 * np.pi * 100 * t + 2.0)[None].astype(np.float32)  # out of phase
+    out = join(prompt, other, sr)
+    ov, n = round(OVERLAP_S * sr), len(prompt)
+    np.testing.assert_array_equal(out[0, : n - ov], prompt[: n - ov])
+    cut = np.concatenate([prompt[: n - ov], other[0, n - ov :]])
+    assert np.abs(np.diff(cut)).max() > 0.5  # a hard cut would click
+    assert np.abs(np.diff(out[0])).max() < 0.1  # 100 Hz at 8 kHz steps by <= 0.08
+    # uncorrelated noise keeps its level through the fade (equal power)
+    rng = np.random.default_rng(0)
+    a, b = (
+        rng.standard_normal(sr).astype(np.float32),
+        rng.standard_normal((1, sr)).astype(np.float32),
+    )
+    mid = join(a, b, sr)[0, n - ov : n]
+    assert 0.85 < mid.std() < 1.15
+
+
+def test_a_stereo_441_khz_recording_is_folded_and_resampled(model, tmp_path):
+    x = _music(44100, 2.5, channels=2)
+    path = tmp_path / "take.wav"
+    sf.write(str(path), x.T, 44100, subtype="PCM_16")  # a real recording's format
+    y = model.generate(None, seconds=4.0, seed=0, continue_from=str(path))
+    sr = model.sample_rate
+    read, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    expected = resample(read.mean(axis=1), 44100, sr)
+    head = len(expected) - round(OVERLAP_S * sr)
+    np.testing.assert_allclose(y[0, :head], expected[:head], atol=1e-6)
+    # an array and its rate give the same as the file
+    same = model.generate(None, seconds=4.0, seed=0, continue_from=(read.T, 44100))
+    np.testing.assert_array_equal(same, y)
+
+
+def test_the_prompt_s_tokens_are_where_the_stages_start(model):
+    """Semantic tokens, coarse and fine codes of the prompt's seconds are the prompt's own;
+    the stages only add what follows."""
+    from musiclm.pipeline import GenerationOptions, _Call
+
+    sr = model.sample_rate
+    p = model.encode_prompt(_music(sr, 2.0))
+    sem_rate = model.semantic.layout.semantic_rate
+    assert p.semantic.shape == (int(2.0 * sem_rate),) and p.known_seconds == 2.0
+    assert p.codes.shape[1] == 2 * model.coarse.layout.acoustic_rate
+    conds = continuation.conditions(model, ["a", "b"], p)
+    g = [torch.Generator().manual_seed(i) for i in range(2)]
+    opts = GenerationOptions()
+    call = _Call({}, None)
+    sem = continuation._semantic(model, conds, p.semantic.expand(2, -1), 5.0, opts, g, call)
+    assert sem.shape == (2, 5 * sem_rate) and torch.equal(sem[:, : len(p.semantic)],
+                                                          p.semantic.expand(2, -1))  # fmt: skip
+    coarse, fine = continuation.continue_codes(model, conds, p, 5.0, opts, g, call)
+    qc, kc = model.coarse.layout.coarse_levels, p.codes.shape[1]
+    assert coarse.shape[2] == fine.shape[2] == 5 * model.coarse.layout.acoustic_rate
+    assert torch.equal(coarse[:, :, :kc], p.codes[:qc].expand(2, -1, -1))
+    assert torch.equal(fine[:, :, :kc], p.codes[qc:].expand(2, -1, -1))
+    assert not torch.equal(coarse[0, :, kc:], coarse[1, :, kc:])  # each text its own
+
+
+def test_conditions_text_or_the_prompt_s_audio_and_its_tempo_and_key(model):
+    p = model.encode_prompt(_music(model.sample_rate, 3.0))
+    assert p.tempo is not None and p.key is not None  # a pulse and a chord
+    (c,) = continuation.conditions(model, None, p)
+    assert torch.equal(c.mulan, p.mulan) and c.text == ""
+    assert (c.tempo, c.key) == (p.tempo, p.key)
+    (d,) = continuation.conditions(model, ["piano at 90 bpm"], p, key="F# minor")
+    assert d.tempo == 90.0 and d.attributes()["key"] == "F# minor"
+    assert torch.equal(d.mulan, model.conditions(["piano at 90 bpm"])[0].mulan)
+    plain = MusicLM.debug(seed=0)  # no tempo and key tokens: none estimated, none used
+    q = plain.encode_prompt(_music(plain.sample_rate, 2.0))
+    assert q.tempo is None and q.key is None
+    (e,) = continuation.conditions(plain, "", q)
+    assert e.tempo is None and e.key is None
+
+
+def test_run_with_an_encoded_prompt_is_generate(model):
+    x = _music(model.sample_rate, 2.0)
+    p = model.encode_prompt(x)
+    conds = continuation.conditions(model, ["calm piano", "loud rock"], p)
+    made = model.run(conds, seconds=3.5, seed=4, continue_from=p)
+    a = model.generate(["calm piano", "loud rock"], seconds=3.5, seed=4, continue_from=x)
+    np.testing.assert_array_equal(made.audio, a)
+    assert {"semantic", "coarse", "fine", "decode"} <= set(made.timings.seconds)
+
+
+def test_progress_totals_are_the_steps_drawn(model):
+    x = _music(model.sample_rate, 2.0)
+    p = model.encode_prompt(x)
+    seen: dict[str, tuple[int, int]] = {}
+    model.generate(None, seconds=5.3, seed=0, continue_from=p,
+                   progress=lambda s, d, t: seen.__setitem__(s, (d, t)))  # fmt: skip
+    plan = continuation.plan_steps(model, 1, p, 5.3)
+    assert {s: d for s, (d, _) in seen.items()} == plan
+    assert all(t == plan[s] for s, (_, t) in seen.items())
+
+
+def test_a_saved_model_keeps_its_tokenizer(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "tokenizer" / "config.json").exists()
+    back = MusicLM.from_pretrained(tmp_path / "m")
+    x = _music(model.sample_rate, 2.0)
+    mine = model.generate(None, seconds=3.0, seed=2, continue_from=x)
+    np.testing.assert_array_equal(back.generate(None, seconds=3.0, seed=2, continue_from=x), mine)
+    # a folder without one (as every folder before) loads, with the bundled tokenizer later
+    import shutil
+
+    shutil.rmtree(tmp_path / "m" / "tokenizer")
+    again = MusicLM.from_pretrained(tmp_path / "m")
+    assert again._tokenizer is None and again._tokenizer_path is None
+    with pytest.raises(UserError, match="tokenizer"):  # the bundled one has 1024 ids, not 16
+        _ = again.semantic_tokenizer
+
+
+def _write(path, audio, sr):
+    sf.write(str(path), audio, sr, subtype="PCM_16")
+    return path
+
+
+def _bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+BAD = [  # (make the source, a word the one line holds)
+    (lambda d: d / "missing.wav", "no such file"),
+    (lambda d: _bytes(d / "empty.wav", b""), "empty"),
+    (lambda d: _bytes(d / "bad.wav", b"RIFF0000WAVEjunk" * 8), "cannot read"),
+    (lambda d: _write(d / "silent.wav", np.zeros(16000, np.float32), 8000), "silent"),
+    (lambda d: _write(d / "short.wav", _music(8000, 0.1), 8000), f"at least {MIN_PROMPT_S:g} s"),
+    (lambda d: _write(d / "long.wav", np.zeros(20 * 60 * 1000, np.float32), 1000),
+     f"at most {MAX_PROMPT_S:g} s"),
+    (lambda d: d, "folder"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make,needle", BAD, ids=lambda v: getattr(v, "__name__", v))
+def test_bad_prompt_files_are_one_clear_line(model, tmp_path, make, needle):
+    with pytest.raises(UserError, match=needle) as e:
+        model.generate(None, seconds=4.0, continue_from=make(tmp_path))
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "source,needle",
+    [
+        (np.zeros(0, np.float32), "holds no audio"),
+        (np.full(16000, np.nan, np.float32), "NaN"),
+        (np.zeros((3, 100, 5), np.float32), "channels, samples"),
+        ((np.ones(16000, np.float32) * 0.5, -8000), "sample_rate"),
+    ],
+)
+def test_bad_prompt_arrays_are_refused(model, source, needle):
+    with pytest.raises(UserError, match=needle):
+        model.encode_prompt(source)
+
+
+def test_a_prompt_as_long_as_the_output_is_refused(model):
+    x = _music(model.sample_rate, 2.0)
+    for seconds in (2.0, 1.5, 2.2):
+        with pytest.raises(UserError, match="must be at least"):
+            model.generate(None, seconds=seconds, continue_from=x)
