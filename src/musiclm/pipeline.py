@@ -20,6 +20,7 @@ A folder holds ``codec/``, ``mulan/``, ``semantic/``, ``coarse/``, ``fine/`` (ea
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -29,13 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm import windows
-from musiclm.conditions import Conditions, parse
+from musiclm import songs, windows
+from musiclm.conditions import Conditions, Section, parse
 from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
+from musiclm.story import Part
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no window
@@ -287,7 +289,7 @@ class MusicLM:
     @torch.no_grad()
     def generate(
         self,
-        texts: str | Sequence[str],
+        texts: str | Sequence[str] | None = None,
         seconds: float = 10.0,
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
@@ -295,6 +297,8 @@ class MusicLM:
         *,
         tempo: float | None = None,
         key: str | None = None,
+        form: str | Sequence[Section] | None = None,
+        story: Sequence[tuple[float, str]] | None = None,
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
@@ -304,27 +308,68 @@ class MusicLM:
         ``progress(stage, done, total)``
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
         what the texts state, for models with tempo and key tokens (:meth:`conditions`).
-        :meth:`run` also returns the conditions and the timings.
+        ``form``: the sections of every piece, ``"intro 8, verse 16, ..."`` (seconds,
+        :func:`musiclm.form.parse_form`) or :class:`Section`\ s; by default each piece
+        gets a plan (:func:`musiclm.form.plan_form`). ``story``: one piece whose text
+        changes, ``[(0, "whistling over techno"), (30, "a calm piano outro")]``
+        (:meth:`story`; no ``texts`` then). :meth:`run` also returns the conditions
+        (with the form) and the timings.
         """
         t0 = time.perf_counter()
-        conds = self.conditions(texts, tempo, key)
-        return self.run(conds, seconds, seed, options, progress, _started=t0).audio
+        if story is not None:
+            if texts:
+                raise UserError("give either texts or a story, not both")
+            parts = self.story(story, seconds, tempo, key)
+            conds = [parts[0].conditions]
+        else:
+            parts, conds = None, self.conditions(texts, tempo, key)
+        if form is not None:
+            from musiclm.form import check_form, parse_form
+
+            plan = parse_form(form, seconds) if isinstance(form, str) else check_form(form, seconds)
+            conds = [dataclasses.replace(c, form=plan) for c in conds]
+        return self.run(conds, seconds, seed, options, progress, story=parts, _started=t0).audio
+
+    @torch.no_grad()
+    def story(
+        self,
+        parts: Sequence[tuple[float, str]],
+        seconds: float,
+        tempo: float | None = None,
+        key: str | None = None,
+    ) -> list[Part]:
+        """The parts of a story (MusicLM §4; :mod:`musiclm.story`), checked against the
+        piece's ``seconds``, each with its conditions made (:meth:`conditions`); a part
+        whose text states no tempo keeps the previous part's."""
+        from musiclm.story import carry_tempo, check_parts
+
+        checked = check_parts(parts, seconds)
+        conds = self.conditions([t for _, t in checked], tempo, key)
+        return carry_tempo([Part(s, c) for (s, _), c in zip(checked, conds)])
 
     @torch.no_grad()
     def run(
         self,
-        conditions: Sequence[Conditions],
+        conditions: Sequence[Conditions] | None,
         seconds: float = 10.0,
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
         *,
+        story: Sequence[Part] | None = None,
         _started: float | None = None,
     ) -> Generation:
         """Music for each prompt's :class:`Conditions` (see :meth:`conditions`), with the
         timings of this call: :meth:`generate`'s work, re-entrant (nothing is kept on the
-        model between calls)."""
-        conds = list(conditions)
+        model between calls). ``story`` (:meth:`story`): one piece made of its parts
+        (``conditions`` then None or the first part's). A piece without a form gets
+        its plan here (:meth:`with_forms`), so the conditions returned carry it."""
+        if story is not None:
+            story = list(story)
+            if not story or (conditions and list(conditions) != [story[0].conditions]):
+                raise UserError("a story is one piece: give its parts, not other conditions")
+            conditions = [story[0].conditions]
+        conds = list(conditions or ())
         if not conds:
             raise UserError("no text to generate from")
         if not (isinstance(seconds, int | float) and MIN_SECONDS <= seconds <= MAX_SECONDS):
@@ -332,22 +377,60 @@ class MusicLM:
                 f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
             )
         dev = self.device
-        g = [generator(dev, s) for s in self._seeds(seed, len(conds))]
+        seeds = self._seeds(seed, len(conds))
+        g = [generator(dev, s) for s in seeds]
+        conds = self.with_forms(conds, seconds, seeds)
+        if story is not None:  # every part shares the piece's form
+            story = [Part(p.start, dataclasses.replace(p.conditions, form=conds[0].form))
+                     for p in story]  # fmt: skip
+            timeline = songs.Timeline(tuple(p.start for p in story),
+                                      tuple((p.conditions,) for p in story))  # fmt: skip
+        else:
+            timeline = songs.Timeline.single(conds)
         call = _Call(self.plan_steps(len(conds), seconds), progress)
         if _started is not None:  # the MuLan tokens of generate()'s texts
             call.timings.add("mulan", _started)
-        sem = self._semantic(conds, seconds, options, g, call)
-        coarse = self._coarse(conds, sem, seconds, options, g, call)
+        sem = self._semantic(timeline, seconds, options, g, call)
+        coarse = self._coarse(timeline, sem, seconds, options, g, call)
         fine = self._fine(coarse, options, g, call)
         t0 = time.perf_counter()
         codes = torch.cat([coarse, fine], dim=1)
-        # piece by piece: batched convolutions round differently from a batch of one
-        audio = torch.cat([self.codec.batch_decode(c[None]) for c in codes]).float().cpu().numpy()
-        call.timings.add("decode", t0)
+        # piece by piece: batched convolutions round differently from a batch of one;
+        # long pieces in crossfaded chunks (songs.decode), so memory stays flat
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(conds), n), np.float32)
-        out[:, : min(n, audio.shape[1])] = audio[:, :n]
-        return Generation(out, conds, call.timings)
+        for i, c in enumerate(codes):
+            y = songs.decode(self.codec, c).float().cpu().numpy()
+            out[i, : min(n, y.shape[0])] = y[:n]
+        call.timings.add("decode", t0)
+        return Generation(out, conds, call.timings, story)
+
+    @property
+    def takes_form(self) -> bool:
+        """Whether the stages take the form plan (per-frame sections): then a repeated
+        section restates the first one's semantic tokens, and a plan's tempo is stated."""
+        return any(getattr(s.layout, "form", False) for s in (self.semantic, self.coarse))
+
+    def with_forms(
+        self, conditions: Sequence[Conditions], seconds: float, seeds: Sequence[int]
+    ) -> list[Conditions]:
+        """Each piece's conditions with a form: its own (checked against ``seconds``) or
+        a plan sampled for its text with its seed (:func:`musiclm.form.plan_form`). For
+        stages that take the form, a piece with no tempo is given the plan's: its
+        sections end on that tempo's bar lines, as the training songs' did."""
+        from musiclm.form import check_form, plan_form
+
+        out = []
+        for c, s in zip(conditions, seeds):
+            if c.form is not None:
+                out.append(dataclasses.replace(c, form=check_form(c.form, seconds)))
+                continue
+            plan = plan_form(c.text, seconds, tempo=c.tempo, seed=s)
+            tempo = c.tempo
+            if tempo is None and self.takes_form and self.takes_attributes:
+                tempo = plan.tempo
+            out.append(dataclasses.replace(c, form=plan.sections, tempo=tempo))
+        return out
 
     @staticmethod
     def _seeds(seed: int | Sequence[int] | None, n: int) -> list[int]:
@@ -370,11 +453,12 @@ class MusicLM:
         chunks = len(windows.fine_batches(batch, -(-n // window)))
         return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
 
-    def _coarse_windows(self, total: int):
+    def _coarse_windows(self, total: int, breaks: Sequence[int] = ()):
         st = self.coarse
         return windows.coarse_windows(
-            total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate
-        )
+            total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate,
+            breaks,
+        )  # fmt: skip
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
@@ -391,35 +475,57 @@ class MusicLM:
             beats=x.beats,
         )
 
-    def _semantic(self, conds, seconds, opts, g, call: _Call) -> torch.Tensor:
-        """Semantic tokens ``(B, seconds * rate)`` over the sliding windows."""
+    def _semantic(self, timeline: songs.Timeline, seconds, opts, g, call: _Call) -> torch.Tensor:
+        """Semantic tokens ``(B, seconds * rate)`` over the sliding windows: each window
+        takes the conditions of the part its new frames start in; with stages that take
+        the form, a repeated section restates the first one's opening (songs.copies).
+        Pieces whose schedules differ are sampled apart."""
         t0 = time.perf_counter()
         st = self.semantic
-        rate = st.layout.semantic_rate
-        inputs = StageInputs(st.layout, conds, self.device)
-        tokens = None
-        for w in windows.semantic_windows(windows.frames(seconds, rate), st.config.target_frames):
-            prompt = None if tokens is None else tokens[:, -w.keep :]
-            window = Window(w.start / rate, seconds, st.steps_for(w.frames))
-            part = self._sample(st, "semantic", 0, inputs, window, w.frames, opts, g, call, prompt)
-            tokens = part if tokens is None else torch.cat([tokens, part[:, w.keep :]], dim=1)
+        rate, window = st.layout.semantic_rate, st.config.target_frames
+        total = windows.frames(seconds, rate)
+        forms = [c.form if self.takes_form else None for c in timeline.parts[0]]
+        plans = [songs.copies(f, rate, window) for f in forms]
+        out: list[torch.Tensor | None] = [None] * len(plans)
+        for idx in songs.groups(plans):
+            sub = timeline.pieces(idx) if len(idx) < len(plans) else timeline
+            inputs = [StageInputs(st.layout, p, self.device) for p in sub.parts]
+            rows = [g[i] for i in idx] if len(idx) < len(plans) else g
+            schedule = windows.song_windows(total, window, sub.breaks(rate), plans[idx[0]])
+            tokens = None
+            for w in schedule:
+                if isinstance(w, windows.Copy):  # a repeated section's opening, restated
+                    tokens = torch.cat([tokens, tokens[:, w.src : w.src + w.frames]], dim=1)
+                    call.tick("semantic", w.frames)
+                    continue
+                prompt = None if tokens is None else tokens[:, -w.keep :]
+                at = inputs[sub.part_at(w.start + w.keep, rate)]
+                win = Window(w.start / rate, seconds, st.steps_for(w.frames))
+                part = self._sample(st, "semantic", 0, at, win, w.frames, opts, rows, call, prompt)
+                tokens = part if tokens is None else torch.cat([tokens, part[:, w.keep :]], dim=1)
+            for i, t in zip(idx, tokens):
+                out[i] = t
         call.timings.add("semantic", t0)
-        return tokens
+        return torch.stack(out)
 
-    def _coarse(self, conds, sem, seconds, opts, g, call: _Call) -> torch.Tensor:
-        """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window."""
+    def _coarse(self, timeline: songs.Timeline, sem, seconds, opts, g, call: _Call) -> torch.Tensor:
+        """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window; a window
+        takes the conditions of the part it lies in (no window spans two)."""
         t0 = time.perf_counter()
         st = self.coarse
+        rate = st.layout.acoustic_rate
         sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
-        inputs = StageInputs(st.layout, conds, self.device)
-        parts = []
-        for w in self._coarse_windows(windows.frames(seconds, st.layout.acoustic_rate)):
+        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        parts, done = [], 0
+        for w in self._coarse_windows(windows.frames(seconds, rate), timeline.breaks(rate)):
             context = sem[:, w.semantic : w.semantic + sem_window]
             if context.shape[1] < sem_window:  # the last window: pad with its own end
                 pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
                 context = torch.cat([context, pad], dim=1)
             window = Window(w.start_s, seconds, st.steps_for(w.frames), context)
-            parts.append(self._sample(st, "coarse", 1, inputs, window, w.frames, opts, g, call))
+            at = inputs[timeline.part_at(done, rate)]
+            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
+            done += w.frames
         call.timings.add("coarse", t0)
         return torch.cat(parts, dim=2)
 
@@ -457,8 +563,9 @@ class Generation:
     """What one :meth:`MusicLM.run` made."""
 
     audio: np.ndarray  # (B, samples) float32
-    conditions: list[Conditions]  # each piece's, as used (the sidecar writes them)
+    conditions: list[Conditions]  # each piece's, as used, with its form (the sidecar writes them)
     timings: Timings  # wall seconds per part of this call
+    story: list[Part] | None = None  # a story's parts, as used (then one piece)
 
 
 class _Call:

@@ -16,7 +16,7 @@ itself read the same schedule.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 FINE_BATCH = 64  # fine-stage windows sampled together
@@ -53,16 +53,55 @@ class CoarseWindow:
 
 
 def coarse_windows(
-    total: int, window_frames: int, window_s: float, semantic_rate: int
+    total: int, window_frames: int, window_s: float, semantic_rate: int, breaks: Sequence[int] = ()
 ) -> Iterator[CoarseWindow]:
     """Consecutive windows covering ``total`` acoustic frames, ``window_frames`` (=
-    ``window_s`` seconds) each but the last."""
+    ``window_s`` seconds) each but the last. ``breaks``: frames where a window must
+    start (a story's parts), so no window spans two parts."""
     done, start = 0, 0.0
+    stops = sorted(b for b in set(breaks) if 0 < b < total)
     while done < total:
-        frames = min(window_frames, total - done)
+        stop = next((b for b in stops if b > done), total)
+        frames = min(window_frames, total - done, stop - done)
         yield CoarseWindow(start, round(start * semantic_rate), frames)
         done += frames
-        start += window_s  # summed, not multiplied: the same floats as ever
+        # summed, not multiplied: the same floats as ever; a window cut at a break
+        # advances by its own length
+        start += window_s if frames == window_frames else frames * window_s / window_frames
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A restatement: frames ``[src, src + frames)`` written again from frame ``start``."""
+
+    start: int
+    src: int
+    frames: int
+
+
+def song_windows(
+    total: int, window: int, breaks: Sequence[int] = (), copies: Sequence[Copy] = ()
+) -> Iterator[SemanticWindow | Copy]:
+    """:func:`semantic_windows` for a song: a window's new frames never cross a frame of
+    ``breaks`` (where a story part starts: the next window takes the new part's
+    conditions), and at each :class:`Copy` (a repeated section's start) the first
+    occurrence's frames are restated, so the next window continues them instead of the
+    half-window before. With neither it is :func:`semantic_windows` exactly."""
+    at = {c.start: c for c in copies if 0 < c.start < total}
+    stops = sorted({b for b in breaks if 0 < b < total} | set(at))
+    done = 0
+    while done < total:
+        if done in at:
+            c = at.pop(done)
+            n = min(c.frames, total - done)
+            yield Copy(done, c.src, n)
+            done += n
+            continue
+        keep = min(window // 2, done)
+        stop = next((b for b in stops if b > done), total)
+        new = min(window - keep, stop - done)
+        yield SemanticWindow(done - keep, keep, keep + new)
+        done += new
 
 
 def fine_batches(pieces: int, n_win: int) -> list[list[tuple[int, int, int]]]:
