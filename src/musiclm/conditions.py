@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from musiclm.errors import UserError
-from musiclm.theory import key_index, key_name, parse_key
+from musiclm.theory import SECTIONS, key_index, key_name, parse_key
 
 MIN_TEMPO, MAX_TEMPO = 20.0, 400.0  # explicit tempos outside are mistakes, not music
 _TEMPO_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:-\s*)?(?:bpm|beats per minute)\b", re.I)
@@ -32,6 +32,7 @@ _TEMPO_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:-\s*)?(?:bpm|beats per minute)
 MELODY_RATE = 25  # melody frames per second (the semantic rate)
 MELODY_NONE, MELODY_REST, MELODY_PC0 = 0, 1, 2
 MELODY_IDS = MELODY_PC0 + 12
+FORM_RATE = 25  # section ids per second (section_ids)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,21 @@ class Conditions:
     def attributes(self) -> dict:
         """``{"tempo": bpm or None, "key": 'E minor' or None}``, as the sidecar writes it."""
         return {"tempo": self.tempo, "key": None if self.key is None else key_name(self.key)}
+
+
+def section_ids(form, seconds: float | None = None) -> torch.Tensor:
+    """A form plan (sections with ``name``, ``start``, ``end`` in seconds: the pipeline's
+    ``Section`` or a manifest's) -> section ids ``(frames,)`` at ``FORM_RATE``: 1 + index
+    in SECTIONS inside a section, "tail" after the last one up to ``seconds`` (default:
+    the last section's end), 0 before the first and for unknown names."""
+    end = max((float(x.end) for x in form), default=0.0)
+    ids = torch.zeros(round(max(end, seconds or 0.0) * FORM_RATE), dtype=torch.long)
+    for x in form:
+        if x.name in SECTIONS:
+            a, b = round(x.start * FORM_RATE), round(x.end * FORM_RATE)
+            ids[a:b] = 1 + SECTIONS.index(x.name)
+    ids[round(end * FORM_RATE) :] = 1 + SECTIONS.index("tail")
+    return ids
 
 
 def parse_tempo(text: str) -> float | None:
@@ -118,4 +134,4 @@ def parse(
     return Conditions(text, tempo=t, key=k if key is not None else parse_key(text))
 
 
-__all__ = ["Conditions", "Section", "parse", "parse_tempo"]
+__all__ = ["Conditions", "Section", "parse", "parse_tempo", "section_ids"]

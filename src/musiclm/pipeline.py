@@ -472,7 +472,7 @@ class MusicLM:
             prompt=prompt,
             generator=g,
             progress=lambda n: call.tick(name, n),
-            beats=x.beats,
+            frame_ids=x.per_frame,
         )
 
     def _semantic(self, timeline: songs.Timeline, seconds, opts, g, call: _Call) -> torch.Tensor:

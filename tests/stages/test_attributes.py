@@ -191,9 +191,9 @@ def test_dataset_reads_and_drops_attribute_tokens(tmp_path):
                                                **LAYOUT),
                            dim=32, n_layers=1, n_heads=2, window_seconds=4.0)  # fmt: skip
     val = StageDataset(tmp_path, beat_cfg, train=False)
-    assert val[0]["beats"].eq(0).all()  # 0 bpm: unknown
-    assert val[1]["beats"][:6].tolist() == [1, 2, 4, 5, 7, 1]  # 60 bpm at 5 Hz
-    assert val[2]["beats"].shape == (beat_cfg.target_steps,)
+    assert val[0]["frame_ids"].eq(0).all()  # 0 bpm: unknown
+    assert val[1]["frame_ids"][0, :6].tolist() == [1, 2, 4, 5, 7, 1]  # 60 bpm at 5 Hz
+    assert val[2]["frame_ids"].shape == (1, beat_cfg.target_steps)  # one channel: beats
 
 
 def test_beat_phase_follows_the_tempo_from_the_window_start():
@@ -234,10 +234,10 @@ def test_beat_table_starts_as_a_no_op_and_reaches_the_output():
     from musiclm.stages.sampling import SamplingOptions
 
     greedy = SamplingOptions(temperature=0.0)
-    out = new.generate(prefix, 10, greedy, generator=g, beats=beats)
+    out = new.generate(prefix, 10, greedy, generator=g, frame_ids=beats)
     ids = torch.cat([prefix, new.layout.target_ids(out)], dim=2)[:, :, :-1]
     p = prefix.shape[2] - 1
     logits = new.net(ids, position_ids=new._positions(beats, p))[:, 0, p:]
     assert torch.equal(logits.argmax(-1), out)
-    with pytest.raises(ValueError, match="beats must be"):
-        new.generate(prefix, 10, greedy, beats=beats[:, :5])
+    with pytest.raises(ValueError, match="frame ids must be"):
+        new.generate(prefix, 10, greedy, frame_ids=beats[:, :5])

@@ -92,7 +92,7 @@ def test_round_trip_through_dicts(kind):
     assert StageConfig.from_dict(cfg.to_dict()) == cfg
     assert StageConfig.from_dict(cfg.to_dict()).hash() == cfg.hash()
     with pytest.raises(UserError, match="unknown layout config keys"):
-        LayoutConfig.from_dict({**lay.to_dict(), "melody": True})
+        LayoutConfig.from_dict({**lay.to_dict(), "harmony": True})
     with pytest.raises(ValueError):
         LayoutConfig(kind="drums")
 

@@ -57,6 +57,21 @@ def train(
         "--beats",
         help="With --attributes: also the beat phase of every frame, from the tempo.",
     ),
+    melody: bool = typer.Option(
+        False,
+        "--melody",
+        help="The tune's pitch class of every frame, from `generate --melody` at generation "
+        "(needs `musiclm tokenize --kinds melody`; semantic and coarse stages).",
+    ),
+    form: bool = typer.Option(
+        False,
+        "--form",
+        help="The section (intro, verse, chorus, ...) and the seconds left of every frame, "
+        "from the form plan at generation (needs `musiclm tokenize --kinds form`).",
+    ),
+    melody_dropout: float = typer.Option(
+        0.5, "--melody-dropout", help="With --melody: share of examples trained without it."
+    ),
     init_from: Path = typer.Option(
         None,
         "--init-from",
@@ -110,8 +125,10 @@ def train(
         raise UserError(f"--init-from {init_from}: no stage there (config.json missing)")
     if beats and not attributes:
         raise UserError("--beats needs --attributes (the beat grid comes from the tempo)")
+    checks.number("--melody-dropout", melody_dropout, low=0, high=1)
     cfg = stage_config(kind, config, pattern=pattern, attributes=attributes, beats=beats,
-                       text_cond=text_cond, **layout)  # fmt: skip
+                       text_cond=text_cond, melody=melody, form=form, **layout)  # fmt: skip
+    cfg.melody_dropout = melody_dropout
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

@@ -18,7 +18,8 @@ def tokenize(
         "-k",
         help="Comma-separated: acoustic, semantic, mulan (of the audio), captions (MuLan "
         "tokens of each caption, for `stage train --text-cond`), attributes (tempo and "
-        "key from the manifest, for `stage train --attributes`).",
+        "key from the manifest, for `stage train --attributes`), melody (the tune of "
+        "each clip's MIDI score, for `--melody`), form (its sections, for `--form`).",
     ),
     codec: str = typer.Option(BUNDLED, "--codec", help="Codec folder for acoustic tokens."),
     semantic: str = typer.Option(BUNDLED, "--semantic", help="Semantic tokenizer folder."),
@@ -47,7 +48,7 @@ def tokenize(
 
     paths = {
         "acoustic": codec, "semantic": semantic, "mulan": mulan, "captions": mulan,
-        "attributes": BUNDLED,  # needs no model
+        "attributes": BUNDLED, "melody": BUNDLED, "form": BUNDLED,  # need no model
     }  # fmt: skip
     wanted = [k.strip() for k in kinds.split(",") if k.strip()]
     unknown = sorted(set(wanted) - set(paths))

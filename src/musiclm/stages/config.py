@@ -31,6 +31,9 @@ class StageConfig(Config):
     # layouts with tempo/key tokens: share of examples where each is dropped (unknown), so
     # prompts that state neither still work
     attr_dropout: float = 0.3
+    # layouts with melody / form channels: share of examples trained without each
+    melody_dropout: float = 0.5
+    form_dropout: float = 0.3
 
     # -- sizes ---------------------------------------------------------------------------
 
@@ -67,6 +70,7 @@ class StageConfig(Config):
             n_heads=self.n_heads, mlp_ratio=self.mlp_ratio, dropout=self.dropout,
             max_len=self.prefix_len + self.target_steps, n_streams=self.layout.n_streams,
             out_vocab=self.out_vocab, position_ids=self.layout.position_ids,
+            more_position_ids=self.layout.more_position_ids,
         )  # fmt: skip
 
 
@@ -102,6 +106,8 @@ def stage_config(
     attributes: bool = False,
     beats: bool = False,
     text_cond: float = 0.0,
+    melody: bool = False,
+    form: bool = False,
     **layout: Any,
 ) -> StageConfig:
     """The ``preset`` sizes for stage ``kind``; ``layout`` overrides vocabulary facts (e.g.
@@ -110,7 +116,8 @@ def stage_config(
     The stage rules: tempo and key tokens (``attributes``, with ``beats`` the beat phase
     too) and text conditioning (``text_cond``, the share of examples conditioned on a
     caption) are for the conditioned stages; the fine stage takes no MuLan tokens, so it
-    ignores them. ``beats`` needs ``attributes`` (the beat grid comes from the tempo)."""
+    ignores them; so are the per-frame ``melody`` and ``form`` channels. ``beats`` needs
+    ``attributes`` (the beat grid comes from the tempo)."""
     if beats and not attributes:
         raise UserError("beats need attributes (the beat grid comes from the tempo)")
     if not 0.0 <= text_cond <= 1.0:
@@ -123,6 +130,8 @@ def stage_config(
     conditioned = LayoutConfig(kind=kind).conditioned
     if conditioned and attributes:
         layout = {**layout, "attributes": True, "beats": beats}
+    if conditioned and (melody or form):
+        layout = {**layout, "melody": melody, "form": form}
     if conditioned and text_cond > 0:
         d["text_cond"] = text_cond
     lay = LayoutConfig(**{**d.pop("layout", {}), **layout, "kind": kind})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from musiclm.conditions import Conditions
+from musiclm.conditions import Conditions, section_ids
 from musiclm.stages.attributes import tempo_bin
 from musiclm.stages.layout import LayoutConfig
 
@@ -40,7 +40,7 @@ class Inputs:
 
     prefix: Tensor  # (B, streams, P)
     uncond_prefix: Tensor | None  # (B, streams, P) with conditioning dropped; None: no guidance
-    beats: Tensor | None  # (B, steps) beat-phase ids of the target steps; None: none
+    per_frame: Tensor | None  # (B, channels, steps) per-frame condition ids; None: none
 
 
 class StageInputs:
@@ -50,6 +50,7 @@ class StageInputs:
         self.layout, self.device = layout, torch.device(device)
         self.b = len(conditions)
         self._cond: dict[str, Tensor] = {}
+        self._bpm: Tensor | None = None
         if layout.conditioned:
             self._cond["mulan"] = torch.stack([c.mulan for c in conditions]).long().to(device)
             if layout.has_attributes:
@@ -62,6 +63,12 @@ class StageInputs:
                 self._bpm = torch.tensor(
                     [float(c.tempo) if c.tempo else 0.0 for c in conditions]
                 ).to(device)
+        names = {n for n, _ in layout.frame_channels}
+        melodies = [c.melody for c in conditions] if "melody" in names else []
+        forms = [section_ids(c.form) if c.form else None for c in conditions] if (
+            "section" in names) else []  # fmt: skip
+        self._melody = _stack(melodies, self.device)
+        self._sections = _stack(forms, self.device)
 
     def __call__(self, window: Window, guided: bool) -> Inputs:
         """The inputs of ``window``; ``guided``: also the unconditional prefix (stages
@@ -77,10 +84,34 @@ class StageInputs:
         uncond = None
         if lay.conditioned and guided:
             uncond = lay.prefix(**kw, drop=torch.ones(prefix.shape[0], dtype=torch.bool))
-        return Inputs(prefix, uncond, self.per_frame(kw.get("start_s"), window.steps))
+        frames = self.per_frame(kw.get("start_s"), kw.get("total_s"), window.steps)
+        return Inputs(prefix, uncond, frames)
 
-    def per_frame(self, start_s: Tensor | None, steps: int) -> Tensor | None:
-        """Per-frame conditions of the target steps: the beat phase of the tempo."""
-        if not self.layout.has_beats:
+    def per_frame(
+        self, start_s: Tensor | None, total_s: Tensor | None, steps: int
+    ) -> Tensor | None:
+        """Per-frame conditions of the target steps (:meth:`LayoutConfig.frame_ids`): the
+        beat phase of the tempo, the melody, the section of the form plan and the
+        seconds left."""
+        if not self.layout.frame_channels:
             return None
-        return self.layout.beat_ids(self._bpm, start_s, steps)
+        return self.layout.frame_ids(
+            start_s,
+            steps,
+            bpm=self._bpm,
+            melody=self._melody,
+            sections=self._sections,
+            total_s=total_s,
+        )
+
+
+def _stack(seqs: list[Tensor | None], device: torch.device) -> Tensor | None:
+    """Per-piece id sequences -> ``(B, N)`` padded with 0 (unknown); None if all None."""
+    if all(x is None for x in seqs):
+        return None
+    n = max(len(x) for x in seqs if x is not None)
+    out = torch.zeros(len(seqs), n, dtype=torch.long)
+    for i, x in enumerate(seqs):
+        if x is not None:
+            out[i, : len(x)] = torch.as_tensor(x).long()
+    return out.to(device)

@@ -27,6 +27,14 @@ without them keeps every other id, and a trained stage can be warm-started into 
 With ``beats`` too, every target step also gets the phase of its frame within the beat
 of that tempo (:meth:`LayoutConfig.beat_ids`, a per-position input of the Transformer):
 the model need not count frames to play on the beat.
+
+Per-frame conditions (:meth:`LayoutConfig.frame_ids`, one channel each, every target
+step its id, 0 unknown): the beat phase (``beats``), the melody (``melody``: the pitch
+class of the tune at that moment, :data:`musiclm.conditions.MELODY_IDS`) and the form
+(``form``: the section the frame is in, :data:`musiclm.theory.SECTIONS`, and how many
+seconds are left to the end, in :data:`TO_END_EDGES` buckets). Each channel has its own
+embedding table, added to the token embeddings and zero at first, so a trained stage
+warm-starts into a layout with more channels unchanged.
 """
 
 from __future__ import annotations
@@ -37,13 +45,16 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from musiclm.conditions import FORM_RATE, MELODY_IDS, MELODY_RATE
 from musiclm.configs import Config
 from musiclm.stages.attributes import BEAT_PHASES, TEMPO_BINS
 from musiclm.stages.patterns import PATTERNS, SINGLE, Pattern
-from musiclm.theory import N_KEYS
+from musiclm.theory import N_KEYS, SECTIONS
 
 PAD, BOS, NULL = 0, 1, 2  # NULL replaces dropped conditioning (classifier-free guidance)
 N_SPECIAL = 4
+# seconds left to the end of the piece, bucketed: finer near the end, where it matters
+TO_END_EDGES = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,8 @@ class LayoutConfig(Config):
     max_seconds: int = 320  # timing buckets (1 s each); longer clips share the last
     attributes: bool = False  # tempo and key tokens in the prefix (conditioned stages)
     beats: bool = False  # and the beat phase of every target frame (needs attributes)
+    melody: bool = False  # the tune's pitch class of every target frame (conditioned stages)
+    form: bool = False  # the section and seconds to the end of every target frame
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
@@ -162,17 +175,79 @@ class LayoutConfig(Config):
         return self.beats and self.has_attributes
 
     @property
+    def frame_channels(self) -> tuple[tuple[str, int], ...]:
+        """The per-frame condition channels ``(name, ids incl. 0 = unknown)``, in the
+        order of :meth:`frame_ids`."""
+        out = []
+        if self.has_beats:
+            out.append(("beats", BEAT_PHASES + 1))
+        if self.melody and self.conditioned:
+            out.append(("melody", MELODY_IDS))
+        if self.form and self.conditioned:
+            out += [("section", len(SECTIONS) + 1), ("to_end", len(TO_END_EDGES) + 2)]
+        return tuple(out)
+
+    @property
     def position_ids(self) -> int:
-        """Per-position ids of the Transformer: 0 (none), one per beat phase and 0 for
-        unknown."""
-        return BEAT_PHASES + 1 if self.has_beats else 0
+        """Ids of the Transformer's first per-position table (0: none)."""
+        return self.frame_channels[0][1] if self.frame_channels else 0
+
+    @property
+    def more_position_ids(self) -> tuple[int, ...]:
+        """Ids of its further per-position tables (melody, form)."""
+        return tuple(n for _, n in self.frame_channels[1:])
+
+    def step_seconds(self, start_s: Tensor, steps: int) -> Tensor:
+        """Seconds from the piece's start of the frame each target step predicts, ``(B,
+        steps)`` float64."""
+        frame = self.target_pattern.frame_of_step(steps, self.target_levels, start_s.device)
+        return start_s.double()[:, None] + frame.double()[None] / self.target_rate
+
+    def frame_ids(
+        self,
+        start_s: Tensor,
+        steps: int,
+        *,
+        bpm: Tensor | None = None,
+        melody: Tensor | None = None,
+        sections: Tensor | None = None,
+        total_s: Tensor | None = None,
+    ) -> Tensor | None:
+        """Per-frame condition ids ``(B, channels, steps)`` of the target steps of windows
+        starting at ``start_s (B,)`` s; None for layouts without channels.
+
+        ``bpm (B,)`` (<= 0 unknown) gives the beat phase; ``melody (B, N)`` melody ids of
+        the whole piece at ``MELODY_RATE`` (frames past its end: unknown) the melody;
+        ``sections (B, N)`` section ids (1 + index in SECTIONS, 0 unknown) at
+        ``FORM_RATE`` the section, and ``total_s (B,)`` (<= 0 unknown) the seconds to the
+        end. A missing one is all 0 (unknown), as a dropped one in training."""
+        if not self.frame_channels:
+            return None
+        t = self.step_seconds(start_s, steps)
+        b = start_s.shape[0]
+        zeros = torch.zeros(b, steps, dtype=torch.long, device=start_s.device)
+        out = []
+        for name, _ in self.frame_channels:
+            if name == "beats":
+                out.append(zeros if bpm is None else self.beat_ids(bpm, start_s, steps))
+            elif name in ("melody", "section"):
+                seq, rate = (melody, MELODY_RATE) if name == "melody" else (sections, FORM_RATE)
+                out.append(zeros if seq is None else _at_times(seq.long(), t, rate))
+            else:  # to_end
+                if total_s is None:
+                    out.append(zeros)
+                    continue
+                left = total_s.double()[:, None] - t
+                edges = torch.tensor(TO_END_EDGES, dtype=torch.float64, device=t.device)
+                ids = torch.bucketize(left.clamp(min=0), edges, right=True) + 1
+                out.append(torch.where(total_s[:, None] > 0, ids, zeros))
+        return torch.stack(out, dim=1)
 
     def beat_ids(self, bpm: Tensor, start_s: Tensor, steps: int) -> Tensor:
         """Beat phase ids ``(B, steps)`` of the frame each target step predicts: ``1 +
         floor(8 * (beats since the clip's start mod 1))``, 0 where ``bpm`` is unknown (<= 0).
         The engine's clips start on a beat (their onset strength peaks at phase 0)."""
-        frame = self.target_pattern.frame_of_step(steps, self.target_levels, bpm.device)
-        t = start_s.double()[:, None] + frame.double()[None] / self.target_rate  # (B, steps) s
+        t = self.step_seconds(start_s, steps)  # (B, steps) s
         beats = t * bpm.double()[:, None] / 60.0
         phase = ((beats - beats.floor()) * BEAT_PHASES).long().clamp(0, BEAT_PHASES - 1) + 1
         return torch.where(bpm[:, None] > 0, phase, torch.zeros_like(phase))
@@ -317,3 +392,14 @@ class LayoutConfig(Config):
         bos = torch.full((b, self.n_streams, 1), PAD, dtype=torch.long, device=parts[0].device)
         bos[:, 0] = BOS
         return torch.cat(parts + [bos], dim=2)
+
+
+def _at_times(seq: Tensor, t: Tensor, rate: int) -> Tensor:
+    """``seq (B, N)`` sampled at ``rate`` -> its ids at times ``t (B, steps)``; 0 past
+    either end."""
+    if seq.shape[1] == 0:
+        return torch.zeros(t.shape, dtype=torch.long, device=t.device)
+    index = torch.floor(t * rate + 1e-6).long()
+    inside = (index >= 0) & (index < seq.shape[1])
+    got = torch.gather(seq, 1, index.clamp(0, max(seq.shape[1] - 1, 0)))
+    return torch.where(inside, got, torch.zeros_like(got))

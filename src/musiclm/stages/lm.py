@@ -34,17 +34,19 @@ class StageLM(nn.Module):
 
     # -- training ------------------------------------------------------------------------
 
-    def forward(self, prefix: Tensor, target: Tensor, beats: Tensor | None = None) -> Tensor:
+    def forward(self, prefix: Tensor, target: Tensor, frame_ids: Tensor | None = None) -> Tensor:
         """The training loss (see :meth:`loss`); ``forward`` so that DDP syncs gradients."""
-        return self.loss(prefix, target, beats)
+        return self.loss(prefix, target, frame_ids)
 
     @staticmethod
-    def _positions(beats: Tensor | None, before: int) -> Tensor | None:
+    def _positions(frame_ids: Tensor | None, before: int) -> Tensor | None:
         """Per-position ids of a sequence whose target steps start after ``before``
-        positions (the prefix but BOS): 0 there, then ``beats (B, steps)``."""
-        if beats is None:
+        positions (the prefix but BOS): 0 there, then ``frame_ids (B, [C,] steps)``."""
+        if frame_ids is None:
             return None
-        return torch.cat([beats.new_zeros(beats.shape[0], before), beats.long()], dim=1)
+        ids = frame_ids.long()
+        zeros = ids.new_zeros(*ids.shape[:-1], before)
+        return torch.cat([zeros, ids], dim=-1)
 
     def labels(self, target: Tensor) -> Tensor:
         """What each target position must predict, ``(B, streams, steps)``, IGNORE where
@@ -56,14 +58,15 @@ class StageLM(nn.Module):
             out = torch.cat([out, out.new_full((out.shape[0], extra, out.shape[2]), IGNORE)], 1)
         return out
 
-    def loss(self, prefix: Tensor, target: Tensor, beats: Tensor | None = None) -> Tensor:
+    def loss(self, prefix: Tensor, target: Tensor, frame_ids: Tensor | None = None) -> Tensor:
         """Mean cross-entropy of the target given ``prefix (B, streams, P)`` (which ends
-        with BOS, see :meth:`LayoutConfig.prefix`) and, for layouts with beats, the beat
-        phase ids ``(B, steps)`` of the target steps (:meth:`LayoutConfig.beat_ids`)."""
+        with BOS, see :meth:`LayoutConfig.prefix`) and, for layouts with per-frame
+        conditions, their ids ``(B, channels, steps)`` of the target steps
+        (:meth:`LayoutConfig.frame_ids`; ``(B, steps)`` for one channel)."""
         ids = torch.cat([prefix, self.layout.target_ids(target)], dim=2)
         # only the positions from the last prefix one (BOS) on predict the target
         p = prefix.shape[2] - 1
-        logits = self.net(ids[:, :, :-1], logits_from=p, position_ids=self._positions(beats, p))
+        logits = self.net(ids[:, :, :-1], logits_from=p, position_ids=self._positions(frame_ids, p))
         labels = self.labels(target)
         return F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=IGNORE
@@ -82,16 +85,17 @@ class StageLM(nn.Module):
         prompt: Tensor | None = None,
         generator: torch.Generator | None = None,
         progress=None,
-        beats: Tensor | None = None,
+        frame_ids: Tensor | None = None,
     ) -> Tensor:
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
         ``uncond_prefix`` (same shape, MuLan tokens NULL) enables guidance with
         ``options.cfg``. ``prompt`` (semantic stage: ``(B, K)`` tokens) is taken as the
         first ``K`` frames, for continuing a sequence with a sliding window. ``progress``
-        is called with 1 after each step. ``beats (B, steps)``: beat phase ids of the
-        target steps (the prompt's included), for layouts with beats; guidance's
-        unconditional pass goes without, as trained. Returns semantic tokens
+        is called with 1 after each step. ``frame_ids (B, channels, steps)``: per-frame
+        condition ids of the target steps (the prompt's included;
+        :meth:`LayoutConfig.frame_ids`), for layouts with them; guidance's unconditional
+        pass goes without, as trained. Returns semantic tokens
         ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
@@ -113,12 +117,20 @@ class StageLM(nn.Module):
                 f"{frames} frames do not fit this stage's window "
                 f"({self.config.target_frames} frames)"
             )
-        if beats is not None:
-            if beats.shape != (b, steps):
-                raise ValueError(f"beats must be ({b}, {steps}), got {tuple(beats.shape)}")
-            beats = torch.cat([beats, torch.zeros_like(beats)]) if guided else beats.long()
+        if frame_ids is not None:
+            frame_ids = frame_ids.long()
+            if frame_ids.ndim == 2:
+                frame_ids = frame_ids[:, None]
+            if frame_ids.shape[0] != b or frame_ids.shape[2] != steps:
+                raise ValueError(
+                    f"frame ids must be ({b}, channels, {steps}), got {tuple(frame_ids.shape)}"
+                )
+            if guided:
+                frame_ids = torch.cat([frame_ids, torch.zeros_like(frame_ids)])
         p = prefix.shape[2] - 1
-        first = self._positions(beats[:, : known + 1] if beats is not None else None, p)
+        first = self._positions(
+            frame_ids[..., : known + 1] if frame_ids is not None else None, p
+        )
         cache = self.net.new_cache(seq.shape[0])
         # (B', streams, V) for the first target step
         logits = self.net(seq, cache, position_ids=first)[:, :, -1]
@@ -137,7 +149,7 @@ class StageLM(nn.Module):
             if step + 1 < steps:
                 ids = self._step_ids(tokens, step)
                 ids = torch.cat([ids, ids]) if guided else ids
-                pos = beats[:, step + 1 : step + 2] if beats is not None else None
+                pos = frame_ids[..., step + 1 : step + 2] if frame_ids is not None else None
                 logits = self.net(ids[:, :, None], cache, position_ids=pos)[:, :, -1]
             if progress is not None:
                 progress(1)

@@ -30,14 +30,24 @@ from musiclm.training import TrainTask
 class StageDataset(Dataset):
     """Windows of cached tokens for one stage: ``{"prefix": (streams, P), "target": ...}``.
 
-    Clips shorter than the window are skipped and counted (``skipped``). Randomness (the
+    Clips shorter than the window are skipped and counted (``skipped``); in training a
+    clip of ``n`` windows' length counts ``n`` times. Randomness (the
     window start, conditioning dropout) comes from the global RNGs, which the trainer seeds
     per (seed, epoch, index); ``train=False`` takes the first window and never drops.
     """
 
     def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
         self.config, self.layout, self.train = config, config.layout, train
-        needs = self.layout.stage.needs + ("attributes",) * self.layout.has_attributes
+        lay = self.layout
+        channels = {n for n, _ in lay.frame_channels}
+        needs = lay.stage.needs + ("attributes",) * lay.has_attributes
+        needs += ("melody",) * ("melody" in channels) + ("form",) * ("section" in channels)
+        for kind in ("melody", "form"):
+            if kind in needs and not (Path(tokens) / kind).is_dir():
+                raise UserError(
+                    f"{kind} conditioning needs {kind} tokens: run `musiclm tokenize CORPUS "
+                    f"-o {tokens} --kinds {kind}` first"
+                )
         if self.layout.has_attributes and not (Path(tokens) / "attributes").is_dir():
             raise UserError(
                 f"tempo and key tokens need attribute tokens: run `musiclm tokenize CORPUS "
@@ -48,11 +58,16 @@ class StageDataset(Dataset):
         self._check_vocab()
         ids = set.intersection(*(set(s) for s in self.stores.values()))
         lay, seconds = self.layout, config.window_seconds
-        self.clips = []
+        self.clips = []  # a clip of n windows' length is listed n times (train), so long
+        # songs are seen in proportion to their audio, not as often as a 10 s clip
+        kept = 0
         for clip in sorted(ids):
-            if self._seconds(clip) + 1e-6 >= seconds:
-                self.clips.append(clip)
-        self.skipped = len(ids) - len(self.clips)
+            length = self._seconds(clip)
+            if length + 1e-6 >= seconds:
+                kept += 1
+                copies = max(1, math.floor(length / seconds + 1e-6)) if train else 1
+                self.clips += [clip] * copies
+        self.skipped = len(ids) - kept
         if not self.clips:
             raise UserError(
                 f"no clip in {tokens} has {seconds:g} s of {', '.join(lay.stage.needs)} tokens"
@@ -132,9 +147,7 @@ class StageDataset(Dataset):
                         raise UserError("attribute tokens without bpm: rerun `musiclm tokenize "
                                         "--kinds attributes` into an empty folder")  # fmt: skip
                     known = int(kw["tempo"][0]) >= 0 and not drop
-                    bpm = float(attrs["bpm"][0]) if known else 0.0
-                    steps = cfg.target_steps
-                    beats = lay.beat_ids(torch.tensor([bpm]), torch.tensor([start]), steps)[0]
+                    kw["bpm"] = torch.tensor([float(attrs["bpm"][0]) if known else 0.0])
         if "semantic" in lay.stage.needs:
             s = self.stores["semantic"][clip]["tokens"]
             a = round(start * lay.semantic_rate)
@@ -156,11 +169,33 @@ class StageDataset(Dataset):
                 target = fine
             else:
                 target = coarse
+        bpm = kw.pop("bpm", None)
         prefix = lay.prefix(**kw)
         item = {"prefix": prefix[0], "target": target[0]}
-        if lay.has_beats:
-            item["beats"] = beats
+        if lay.frame_channels:
+            item["frame_ids"] = self._frame_ids(clip, start, total, bpm, drop)[0]
         return item
+
+    def _frame_ids(self, clip: str, start: float, total: float, bpm, drop: bool):
+        """The per-frame conditions of the window (:meth:`LayoutConfig.frame_ids`), each
+        kind dropped (unknown) for its share of the examples and all with ``drop``."""
+        cfg = self.config
+
+        def kept(kind: str, share: float):
+            if kind not in self.stores or drop or (self.train and float(torch.rand(())) < share):
+                return None
+            return torch.from_numpy(self.stores[kind][clip]["ids"].astype(np.int64))[None]
+
+        melody = kept("melody", cfg.melody_dropout)
+        sections = kept("form", cfg.form_dropout)
+        return self.layout.frame_ids(
+            torch.tensor([start]),
+            cfg.target_steps,
+            bpm=bpm,
+            melody=melody,
+            sections=sections,
+            total_s=None if drop else torch.tensor([total]),
+        )
 
 
 class StageTask(TrainTask):
@@ -192,7 +227,7 @@ class StageTask(TrainTask):
         return model
 
     def loss(self, model, batch: dict[str, Any], step: int, optimizer: str = "main"):
-        loss = model(batch["prefix"], batch["target"], batch.get("beats"))
+        loss = model(batch["prefix"], batch["target"], batch.get("frame_ids"))
         return loss, {"ce": loss.item(), "ppl": math.exp(min(loss.item(), 20.0))}
 
 

@@ -38,6 +38,7 @@ class TransformerConfig(Config):
     rope_base: float = 10000.0
     out_vocab: int = 0  # logits per stream (0: vocab_size); a stage predicts only its targets
     position_ids: int = 0  # an extra per-position input (e.g. beat phase); 0: none, id 0 adds 0
+    more_position_ids: tuple[int, ...] = ()  # further per-position inputs (melody, form)
 
     def __post_init__(self) -> None:
         if self.dim % self.n_heads or (self.dim // self.n_heads) % 2:
@@ -149,14 +150,18 @@ class TokenTransformer(nn.Module):
         self.position_embed = (
             nn.Embedding(c.position_ids, c.dim, padding_idx=0) if c.position_ids else None
         )
+        self.more_position_embeds = nn.ModuleList(
+            nn.Embedding(n, c.dim, padding_idx=0) for n in c.more_position_ids
+        )
         out = c.out_vocab or c.vocab_size
         self.heads = nn.ModuleList(nn.Linear(c.dim, out, bias=False) for _ in range(c.n_streams))
         cos, sin = rope_tables(c.dim // c.n_heads, c.max_len, c.rope_base)
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
         self.apply(self._init)
-        if self.position_embed is not None:  # starts as a no-op: a warm start keeps its model
-            nn.init.zeros_(self.position_embed.weight)
+        for table in [self.position_embed, *self.more_position_embeds]:
+            if table is not None:  # starts as a no-op: a warm start keeps its model
+                nn.init.zeros_(table.weight)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -179,8 +184,9 @@ class TokenTransformer(nn.Module):
         position_ids: Tensor | None = None,
     ) -> Tensor:
         """``logits_from``: skip the heads before this position (a training prefix predicts
-        nothing, and the heads cost as much as a layer). ``position_ids (B, T)``: the
-        per-position input of configs with ``position_ids`` (None: all 0)."""
+        nothing, and the heads cost as much as a layer). ``position_ids (B, T)`` or ``(B,
+        C, T)``: the per-position inputs of configs with ``position_ids`` (channel 0) and
+        ``more_position_ids`` (channels 1..); None: all 0."""
         single = tokens.ndim == 2
         if single:
             tokens = tokens[:, None]
@@ -192,9 +198,12 @@ class TokenTransformer(nn.Module):
             raise ValueError(f"sequence of {start + t} exceeds max_len {self.config.max_len}")
         x = sum(emb(tokens[:, i]) for i, emb in enumerate(self.embed))  # (B, T, D)
         if position_ids is not None:
-            if self.position_embed is None or position_ids.shape != (b, t):
+            ids = position_ids[:, None] if position_ids.ndim == 2 else position_ids
+            tables = [self.position_embed, *self.more_position_embeds]
+            if self.position_embed is None or ids.shape != (b, len(tables), t):
                 raise ValueError(f"position ids {tuple(position_ids.shape)} do not fit")
-            x = x + self.position_embed(position_ids)
+            for i, table in enumerate(tables):
+                x = x + table(ids[:, i])
         cos, sin = self.cos[start : start + t], self.sin[start : start + t]
         for i, block in enumerate(self.blocks):
             x = block(x, cos, sin, cache, i)

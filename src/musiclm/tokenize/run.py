@@ -101,7 +101,7 @@ def _tokenize_shard(
             if audio.size == 0:
                 raise UserError("empty audio")
             for kind in kinds:
-                items[kind].append((rec.id, tokenizers[kind].of_record(audio, rate, rec)))
+                items[kind].append((rec.id, tokenizers[kind].of_record(audio, rate, rec, manifest)))
         except UserError as e:
             skipped[rec.id] = str(e)
             for kind in kinds:  # a clip is in every kind or in none

@@ -11,7 +11,14 @@
   training time the same kind of tokens it is prompted with;
 - ``attributes``: the record's tempo bin and key index, ``tempo (1,)`` and ``key (1,)``
   (-1 where the manifest does not say), and its tempo ``bpm (1,)`` (0 if unknown), for
-  stages with tempo and key tokens (:mod:`musiclm.stages.attributes`); no model.
+  stages with tempo and key tokens (:mod:`musiclm.stages.attributes`); no model;
+- ``melody``: the tune of the clip's MIDI score (the part named ``(melody)``), ``ids
+  (frames,)`` at 25 Hz (:data:`musiclm.conditions.MELODY_IDS`: a rest, or the pitch
+  class of the highest sounding melody note), for stages with melody conditioning;
+  clips without a score or a melody part are skipped; no model;
+- ``form``: the manifest's sections, ``ids (frames,)`` at 25 Hz (1 + index in
+  :data:`musiclm.theory.SECTIONS`, "tail" after the last section), for stages with
+  form conditioning; no model.
 
 The last axis of every array is time (captions for ``captions``).
 """
@@ -23,6 +30,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import math
 import os
 from typing import Any, ClassVar
 
@@ -85,8 +93,11 @@ class TokenKind(abc.ABC):
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         """Tokens of one mono clip ``(samples,)`` at ``sample_rate``."""
 
-    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
-        """Tokens of a manifest record's clip (kinds that need its captions override this)."""
+    def of_record(
+        self, audio: np.ndarray, sample_rate: int, record, manifest=None
+    ) -> dict[str, np.ndarray]:
+        """Tokens of a manifest record's clip (kinds that need its captions or its score,
+        found beside ``manifest``, override this)."""
         return self(audio, sample_rate)
 
 
@@ -127,7 +138,9 @@ class CaptionTokens(TokenKind):
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         raise UserError("caption tokens need the clip's captions (a manifest record)")
 
-    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
+    def of_record(
+        self, audio: np.ndarray, sample_rate: int, record, manifest=None
+    ) -> dict[str, np.ndarray]:
         captions = [c for c in record.captions if c.strip()]
         if not captions:
             raise UserError("no caption")
@@ -161,7 +174,9 @@ class AttributeTokens(TokenKind):
     def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
         raise UserError("attribute tokens need the clip's manifest record")
 
-    def of_record(self, audio: np.ndarray, sample_rate: int, record) -> dict[str, np.ndarray]:
+    def of_record(
+        self, audio: np.ndarray, sample_rate: int, record, manifest=None
+    ) -> dict[str, np.ndarray]:
         from musiclm.stages.attributes import record_attributes
 
         bpm = record.tempo
@@ -177,6 +192,92 @@ class AttributeTokens(TokenKind):
         }
 
 
+class _RecordTokens(TokenKind):
+    """A kind read from the manifest record alone (no model): its fingerprint is its
+    description, so a change of vocabulary makes old files stale."""
+
+    def __init__(self, model: Any = None):
+        self.model = None
+        self.fingerprint = hashlib.sha256(
+            json.dumps({"kind": self.kind, **self.describe()}, sort_keys=True).encode()
+        ).hexdigest()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None) -> TokenKind:
+        return cls()
+
+    def __call__(self, audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+        raise UserError(f"{self.kind} tokens need the clip's manifest record")
+
+
+class MelodyTokens(_RecordTokens):
+    kind = "melody"
+
+    def describe(self) -> dict[str, Any]:
+        from musiclm.conditions import MELODY_IDS, MELODY_RATE
+
+        return {"rate": MELODY_RATE, "ids": MELODY_IDS, "version": 1}
+
+    def of_record(
+        self, audio: np.ndarray, sample_rate: int, record, manifest=None
+    ) -> dict[str, np.ndarray]:
+        from musiclm.conditions import MELODY_NONE, MELODY_RATE
+        from musiclm.data.manifest import resolve
+
+        seconds = len(audio) / sample_rate
+        if not record.midi or manifest is None:  # no score: the melody is unknown
+            return {"ids": np.full(math.ceil(seconds * MELODY_RATE), MELODY_NONE, np.int8)}
+        return {"ids": score_melody(resolve(manifest, record.midi), seconds).astype(np.int8)}
+
+
+class FormTokens(_RecordTokens):
+    kind = "form"
+
+    def describe(self) -> dict[str, Any]:
+        from musiclm.theory import SECTIONS
+
+        return {"rate": 25, "sections": list(SECTIONS), "version": 1}
+
+    def of_record(
+        self, audio: np.ndarray, sample_rate: int, record, manifest=None
+    ) -> dict[str, np.ndarray]:
+        from musiclm.conditions import FORM_RATE, section_ids
+
+        seconds = len(audio) / sample_rate
+        if not record.sections:  # unknown form (a corpus without sections)
+            return {"ids": np.zeros(math.ceil(seconds * FORM_RATE), np.int8)}
+        return {"ids": section_ids(record.sections, seconds).numpy().astype(np.int8)}
+
+
+def score_melody(path, seconds: float) -> np.ndarray:
+    """Melody ids ``(frames,)`` at ``MELODY_RATE`` of a MIDI score's melody part (the
+    instrument named ``... (melody)``, as the corpus engine writes it): the pitch class of
+    the highest note sounding at each frame's centre, a rest where none is; unknown
+    (MELODY_NONE) throughout if the score has no melody part."""
+    import pretty_midi
+
+    from musiclm.conditions import MELODY_NONE, MELODY_PC0, MELODY_RATE, MELODY_REST
+
+    try:
+        pm = pretty_midi.PrettyMIDI(str(path))
+    except Exception as e:  # noqa: BLE001 - mido/pretty_midi raise many kinds
+        raise UserError(f"unreadable MIDI {path}: {e}") from None
+    parts = [i for i in pm.instruments if i.name.endswith("(melody)") and not i.is_drum]
+    n = math.ceil(seconds * MELODY_RATE)
+    if not parts:
+        return np.full(n, MELODY_NONE, np.int64)
+    top = np.full(n, -1, np.int64)
+    centre = (np.arange(n) + 0.5) / MELODY_RATE
+    for note in (x for p in parts for x in p.notes):
+        on = (centre >= note.start) & (centre < note.end)
+        top[on] = np.maximum(top[on], note.pitch)
+    return np.where(top >= 0, MELODY_PC0 + top % 12, MELODY_REST)
+
+
 KINDS: dict[str, type[TokenKind]] = {
-    k.kind: k for k in (AcousticTokens, SemanticTokens, MuLanTokens, CaptionTokens, AttributeTokens)
-}
+    k.kind: k
+    for k in (
+        AcousticTokens, SemanticTokens, MuLanTokens, CaptionTokens, AttributeTokens,
+        MelodyTokens, FormTokens,
+    )
+}  # fmt: skip

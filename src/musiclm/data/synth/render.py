@@ -154,8 +154,8 @@ class Renderer:
                 vel = int(np.clip(n.velocity + (rng.integers(-6, 7) if jitter else 0), 1, 127))
                 s0 = max(0, int(round(t0 * sr)))
                 s1 = max(s0 + 1, int(round(t1 * sr)))
-                events.append((s0, 1, ch, n.pitch, vel))
-                events.append((s1, 0, ch, n.pitch, 0))
+                events.append((s0, 1, ch, midi_pitch(n.pitch), vel))
+                events.append((s1, 0, ch, midi_pitch(n.pitch), 0))
         events.sort()  # note-offs (0) before note-ons (1) at the same sample
         total = int(round(song.seconds * sr))
         chunks, pos = [], 0
@@ -226,6 +226,17 @@ def normalise(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return audio.astype(np.float32)
 
 
+def midi_pitch(pitch: int) -> int:
+    """A pitch folded by octaves into MIDI's 0..127: a tune transposed up for a high lead
+    can pass G9, and MIDI cannot say so (the file write failed on it)."""
+    p = int(pitch)
+    while p > 127:
+        p -= 12
+    while p < 0:
+        p += 12
+    return p
+
+
 def write_midi(song: Song, path: str | os.PathLike) -> None:
     """The score as a standard MIDI file (times in seconds, swing applied, no humanising)."""
     import pretty_midi
@@ -247,8 +258,8 @@ def write_midi(song: Song, path: str | os.PathLike) -> None:
             if t0 < song.seconds:
                 inst.notes.append(
                     pretty_midi.Note(
-                        velocity=int(n.velocity),
-                        pitch=int(n.pitch),
+                        velocity=int(np.clip(n.velocity, 1, 127)),  # as rendered
+                        pitch=midi_pitch(n.pitch),
                         start=t0,
                         end=max(t1, t0 + 0.01),
                     )
