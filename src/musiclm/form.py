@@ -88,7 +88,6 @@ def plan_form(
     end on bar lines of that tempo; the last is ``tail``, the ending, unless a fade-out
     leaves less than a frame for it."""
     from musiclm.data.synth.composer import ELECTRONIC_GROOVES
-    from musiclm.data.synth.form import plan_length, plan_sections
     from musiclm.data.synth.genres import GENRES
 
     if not (isinstance(seconds, int | float) and seconds > 0):
@@ -99,18 +98,31 @@ def plan_form(
     bpm = float(tempo) if tempo else drawn
     meter = str(rng.choice(g.meters))
     ending = str(rng.choice(g.endings))
+    sections = engine_sections(seconds, bpm, meter, ending, g.groove in ELECTRONIC_GROOVES)
+    return FormPlan(sections, g.id, bpm, meter, ending)
+
+
+def engine_sections(
+    seconds: float, tempo: float, meter: str, ending: str, electronic: bool
+) -> tuple[Section, ...]:
+    """The sections the corpus engine gives a song of these facts (its manifest's
+    section list, in seconds), the ending named ``tail``: the planner of
+    :mod:`musiclm.data.synth.form` exactly as :func:`~musiclm.data.synth.composer.compose`
+    calls it."""
+    from musiclm.data.synth.form import plan_length, plan_sections
+
     bar = int(meter.split("/")[0]) * 4 / int(meter.split("/")[1])
-    body, _tail = plan_length(float(seconds), bpm, bar, ending)
-    beat = 60.0 / bpm
+    body, _tail = plan_length(float(seconds), tempo, bar, ending)
+    beat = 60.0 / tempo
     sections = [
         Section(name, s * beat, min(e * beat, seconds))
-        for name, s, e in plan_sections(body, bar, g.groove in ELECTRONIC_GROOVES)
+        for name, s, e in plan_sections(body, bar, electronic)
     ]
     if seconds - sections[-1].end > 0.02:  # a tail of at least one codec frame
         sections.append(Section(TAIL, sections[-1].end, float(seconds)))
     else:
         sections[-1] = Section(sections[-1].name, sections[-1].start, float(seconds))
-    return FormPlan(tuple(sections), g.id, bpm, meter, ending)
+    return tuple(sections)
 
 
 def parse_form(spec: str, seconds: float) -> tuple[Section, ...]:
@@ -194,4 +206,4 @@ def form_dicts(form: tuple[Section, ...] | None) -> list[dict] | None:
     return None if form is None else [s.to_dict() for s in form]
 
 
-__all__ = ["FormPlan", "check_form", "form_dicts", "genre_in", "parse_form", "plan_form", "repeats"]
+__all__ = ["FormPlan", "check_form", "engine_sections", "form_dicts", "genre_in", "parse_form", "plan_form", "repeats"]

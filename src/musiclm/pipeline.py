@@ -92,6 +92,9 @@ class GenerationOptions:
     temperature: tuple[float, float, float] = (1.0, 0.95, 0.4)  # semantic, coarse, fine
     top_k: tuple[int, int, int] = (0, 0, 0)
     top_p: float = 1.0
+    # seconds each coarse window overlaps the previous one, crossfaded (songs.stitch);
+    # None: 2.5 s for stages with windows >= 10 s, else 0; 0: consecutive windows
+    overlap: float | None = None
 
     def __post_init__(self) -> None:
         def bad(what: str) -> UserError:
@@ -170,11 +173,13 @@ class MusicLM:
         return self
 
     @classmethod
-    def debug(cls, seed: int = 0, attributes: bool = False, beats: bool = False) -> MusicLM:
+    def debug(
+        cls, seed: int = 0, attributes: bool = False, beats: bool = False, *, form: bool = False
+    ) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
         for tests and for trying the API; its output is noise-like, not music.
         ``attributes``: the semantic and coarse stages take tempo and key tokens (and the
-        beat phase with ``beats``)."""
+        beat phase with ``beats``); ``form``: the form plan's sections."""
         from musiclm.codec.config import CodecConfig
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
@@ -198,6 +203,7 @@ class MusicLM:
             max_seconds=20,
             attributes=attributes,
             beats=beats,
+            form=form,
         )
         stages = {
             kind: StageLM(
@@ -309,7 +315,7 @@ class MusicLM:
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
         what the texts state, for models with tempo and key tokens (:meth:`conditions`).
         ``form``: the sections of every piece, ``"intro 8, verse 16, ..."`` (seconds,
-        :func:`musiclm.form.parse_form`) or :class:`Section`\ s; by default each piece
+        :func:`musiclm.form.parse_form`) or a list of :class:`Section`; by default each piece
         gets a plan (:func:`musiclm.form.plan_form`). ``story``: one piece whose text
         changes, ``[(0, "whistling over techno"), (30, "a calm piano outro")]``
         (:meth:`story`; no ``texts`` then). :meth:`run` also returns the conditions
@@ -387,22 +393,28 @@ class MusicLM:
                                       tuple((p.conditions,) for p in story))  # fmt: skip
         else:
             timeline = songs.Timeline.single(conds)
-        call = _Call(self.plan_steps(len(conds), seconds), progress)
+        overlap = songs.overlap_for(self.coarse.config.window_seconds, options.overlap)
+        steps = self.plan_steps(len(conds), seconds, overlap=overlap, breaks=timeline.starts[1:])
+        call = _Call(steps, progress)
         if _started is not None:  # the MuLan tokens of generate()'s texts
             call.timings.add("mulan", _started)
         sem = self._semantic(timeline, seconds, options, g, call)
-        coarse = self._coarse(timeline, sem, seconds, options, g, call)
-        fine = self._fine(coarse, options, g, call)
-        t0 = time.perf_counter()
-        codes = torch.cat([coarse, fine], dim=1)
-        # piece by piece: batched convolutions round differently from a batch of one;
-        # long pieces in crossfaded chunks (songs.decode), so memory stays flat
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(conds), n), np.float32)
-        for i, c in enumerate(codes):
-            y = songs.decode(self.codec, c).float().cpu().numpy()
+        if overlap:
+            pieces = self._stitched(timeline, sem, seconds, overlap, options, g, call)
+        else:
+            coarse = self._coarse(timeline, sem, seconds, options, g, call)
+            fine = self._fine(coarse, options, g, call)
+            t0 = time.perf_counter()
+            codes = torch.cat([coarse, fine], dim=1)
+            # piece by piece: batched convolutions round differently from a batch of one;
+            # long pieces in crossfaded chunks (songs.decode), so memory stays flat
+            pieces = [songs.decode(self.codec, c) for c in codes]
+            call.timings.add("decode", t0)
+        for i, y in enumerate(pieces):
+            y = y.float().cpu().numpy()
             out[i, : min(n, y.shape[0])] = y[:n]
-        call.timings.add("decode", t0)
         return Generation(out, conds, call.timings, story)
 
     @property
@@ -442,13 +454,23 @@ class MusicLM:
             raise UserError(f"seed must be one integer in [0, 2**63) per text, got {seed!r}")
         return seeds
 
-    def plan_steps(self, batch: int, seconds: float) -> dict[str, int]:
+    def plan_steps(
+        self, batch: int, seconds: float, *, overlap: float = 0.0, breaks: Sequence[float] = ()
+    ) -> dict[str, int]:
         """Sequential sampling steps each stage takes for ``batch`` prompts of ``seconds``
-        (the totals of the progress bars)."""
+        (the totals of the progress bars); ``overlap``: seconds the coarse windows
+        overlap, ``breaks``: a story's part starts after the first."""
         sem, coarse, fine = self.semantic, self.coarse, self.fine
         total = windows.frames(seconds, sem.layout.semantic_rate)
-        n = windows.frames(seconds, coarse.layout.acoustic_rate)
-        n_coarse = sum(coarse.steps_for(w.frames) for w in self._coarse_windows(n))
+        rate = coarse.layout.acoustic_rate
+        n = windows.frames(seconds, rate)
+        cut = [round(b * rate) for b in breaks]
+        if overlap:
+            wins = self._stitched_windows(n, overlap, cut)
+            n = sum(w.frames for w in wins)  # the fine stage makes every window's frames
+        else:
+            wins = self._coarse_windows(n, cut)
+        n_coarse = sum(coarse.steps_for(w.frames) for w in wins)
         window = fine.config.target_frames
         chunks = len(windows.fine_batches(batch, -(-n // window)))
         return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
@@ -459,6 +481,46 @@ class MusicLM:
             total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate,
             breaks,
         )  # fmt: skip
+
+    def _stitched_windows(self, total: int, overlap: float, breaks: Sequence[int] = ()):
+        ov = round(overlap * self.coarse.layout.acoustic_rate)
+        lead = max(1, round(songs.LEAD * ov))
+        return windows.stitched_windows(total, self.coarse.config.target_frames, ov, lead, breaks)
+
+    def _stitched(self, timeline: songs.Timeline, sem, seconds, overlap, opts, g, call: _Call):
+        """Audio of each piece from overlapping coarse windows (:func:`songs.stitch`):
+        the coarse stage samples every window (taking the conditions of the part its
+        take-over lies in), the fine stage the windows' codes end to end, the codec
+        decodes window by window (so memory stays flat in length)."""
+        t0 = time.perf_counter()
+        st = self.coarse
+        rate, sem_rate = st.layout.acoustic_rate, st.layout.semantic_rate
+        sem_window = round(st.config.window_seconds * sem_rate)
+        total = windows.frames(seconds, rate)
+        wins = self._stitched_windows(total, overlap, timeline.breaks(rate))
+        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        parts = []
+        for w in wins:
+            first = round(w.start * sem_rate / rate)
+            context = sem[:, first : first + sem_window]
+            if context.shape[1] < sem_window:  # the last window: pad with its own end
+                pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
+                context = torch.cat([context, pad], dim=1)
+            window = Window(w.start / rate, seconds, st.steps_for(w.frames), context)
+            at = inputs[timeline.part_at(w.fade_in, rate)]
+            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
+        call.timings.add("coarse", t0)
+        coarse = torch.cat(parts, dim=2)  # the windows end to end, overlaps twice
+        codes = torch.cat([coarse, self._fine(coarse, opts, g, call)], dim=1)
+        t0 = time.perf_counter()
+        bounds = np.cumsum([0] + [w.frames for w in wins])
+        fade = max(1, round(songs.FADE * overlap * rate))
+        out = []
+        for c in codes:
+            audio = [self.codec.batch_decode(c[None, :, a:b])[0] for a, b in zip(bounds, bounds[1:])]
+            out.append(songs.stitch(audio, wins, fade, self.codec.hop_length, total))
+        call.timings.add("decode", t0)
+        return out
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip

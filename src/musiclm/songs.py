@@ -23,6 +23,13 @@ from musiclm.conditions import Conditions, Section
 from musiclm.form import repeats
 from musiclm.windows import Copy
 
+# Coarse windows overlap by OVERLAP_S (when a window is at least 4x that): the stages
+# were trained on 10 s clips that end, so each 10 s window tends to fade in its last
+# second (docs/songs.md, measured); the next window starts OVERLAP_S early, takes over
+# LEAD of it later with an equal-power crossfade of FADE, and the previous window's last
+# OVERLAP_S - LEAD - FADE are never heard.
+OVERLAP_S = 2.5
+LEAD, FADE = 0.2, 0.4  # shares of the overlap: before the take-over, the crossfade
 DECODE_CHUNK_S = 30.0  # seconds of codes decoded at once (the decoder's memory is linear)
 DECODE_OVERLAP_S = 1.0  # seconds two chunks share, crossfaded
 
@@ -70,6 +77,50 @@ def copies(form: tuple[Section, ...] | None, rate: int, window: int) -> tuple[Co
     return tuple(out)
 
 
+def overlap_for(window_s: float, asked: float | None) -> float:
+    """Seconds the coarse windows overlap: ``asked`` (0: consecutive windows), or by
+    default :data:`OVERLAP_S` where the windows are at least 4x that long (the bundled
+    10 s ones; not the debug model's 1 s)."""
+    if asked is None:
+        return OVERLAP_S if window_s >= 4 * OVERLAP_S else 0.0
+    from musiclm.errors import UserError
+
+    if not (isinstance(asked, int | float) and 0 <= asked <= window_s / 2):
+        raise UserError(
+            f"overlap must be 0-{window_s / 2:g} s (half of this model's {window_s:g} s "
+            f"coarse window), got {asked!r}"
+        )
+    return float(asked)
+
+
+def stitch(audio: Sequence[torch.Tensor], wins, fade: int, hop: int, total: int) -> torch.Tensor:
+    """One piece's audio from its overlapping windows' (``wins``:
+    :func:`musiclm.windows.stitched_windows`; ``audio[k]`` the decode of window ``k``):
+    each window alone from its take-over to the next one's, with an equal-power
+    crossfade of ``fade`` frames after every take-over (shorter where the windows
+    leave less)."""
+    out = torch.zeros(total * hop)
+    fades = []
+    for k in range(1, len(wins)):
+        room = wins[k - 1].start + wins[k - 1].frames - wins[k].fade_in
+        nxt = wins[k + 1].fade_in if k + 1 < len(wins) else total
+        fades.append(max(1, min(fade, room, nxt - wins[k].fade_in)) * hop)
+    for k, (y, w) in enumerate(zip(audio, wins)):
+        y = y.float().cpu()[: w.frames * hop].clone()
+        if k > 0:
+            a, f = (w.fade_in - w.start) * hop, fades[k - 1]
+            t = (torch.arange(f) + 0.5) / f
+            y[:a] = 0.0
+            y[a : a + f] *= torch.sin(0.5 * torch.pi * t)
+        if k + 1 < len(wins):
+            b, f = (wins[k + 1].fade_in - w.start) * hop, fades[k]
+            t = (torch.arange(f) + 0.5) / f
+            y[b : b + f] *= torch.cos(0.5 * torch.pi * t)
+            y[b + f :] = 0.0
+        out[w.start * hop : w.start * hop + y.shape[0]] += y
+    return out
+
+
 def groups(keys: Sequence[object]) -> list[list[int]]:
     """Indices of equal keys, in first-seen order: pieces sampled together (a batch
     must share one window schedule)."""
@@ -104,4 +155,4 @@ def decode(codec, codes: torch.Tensor) -> torch.Tensor:
         start = end - overlap
 
 
-__all__ = ["Timeline", "copies", "decode", "groups"]
+__all__ = ["Timeline", "copies", "decode", "groups", "overlap_for", "stitch"]

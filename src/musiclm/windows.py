@@ -71,6 +71,39 @@ def coarse_windows(
 
 
 @dataclass(frozen=True)
+class StitchedWindow:
+    """A coarse window that overlaps its neighbours (:func:`stitched_windows`)."""
+
+    start: int  # first acoustic frame it samples
+    frames: int  # frames it samples
+    fade_in: int  # frame where it takes over from the previous window (0: the first)
+
+
+def stitched_windows(
+    total: int, window: int, overlap: int, lead: int, breaks: Sequence[int] = ()
+) -> list[StitchedWindow]:
+    """Coarse windows of up to ``window`` frames that each start ``overlap`` frames before
+    the previous one ends, for crossfading their audio: window ``k + 1`` takes over
+    (starts fading in) ``lead`` frames after its own start, so neither the previous
+    window's last frames (where a stage trained on short clips plays an ending) nor its
+    own first ones are heard alone. A frame of ``breaks`` (a story part's start) is
+    always a take-over point. ``overlap = 0`` gives :func:`coarse_windows`'s spans."""
+    stops = sorted(b for b in set(breaks) if 0 < b < total)
+    out: list[StitchedWindow] = []
+    start, fade_in = 0, 0
+    while True:
+        end = min(start + window, total)
+        if end == total:
+            out.append(StitchedWindow(start, end - start, fade_in))
+            return out
+        take = end - (overlap - lead)  # the next window's take-over point
+        take = next((b for b in stops if fade_in < b <= take), take)
+        end = min(end, take + overlap - lead)
+        out.append(StitchedWindow(start, end - start, fade_in))
+        start, fade_in = take - lead, take
+
+
+@dataclass(frozen=True)
 class Copy:
     """A restatement: frames ``[src, src + frames)`` written again from frame ``start``."""
 
