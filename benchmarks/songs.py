@@ -74,22 +74,24 @@ def _one(job: dict) -> None:
     import torch
 
     torch.set_num_threads(job["threads"])
-    from musiclm.pipeline import MusicLM
+    from musiclm.pipeline import GenerationOptions, MusicLM
 
     model = MusicLM.from_pretrained(job.get("model"))
+    opts = GenerationOptions(overlap=job.get("overlap"))
     t_load = time.perf_counter() - t0
     seconds = job["seconds"]
     if job.get("story"):
         parts = model.story([tuple(p) for p in job["story"]], seconds)
-        made = model.run(None, seconds=seconds, seed=job["seed"], story=parts)
+        made = model.run(None, seconds=seconds, seed=job["seed"], options=opts, story=parts)
     else:
-        made = model.run(model.conditions([job["text"]]), seconds=seconds, seed=job["seed"])
+        made = model.run(model.conditions([job["text"]]), seconds=seconds, seed=job["seed"],
+                         options=opts)  # fmt: skip
     wall = time.perf_counter() - t0
     out = Path(job["out"])
     sf.write(out.with_suffix(".wav"), made.audio[0], model.sample_rate)
     from musiclm import songs
 
-    overlap = songs.overlap_for(model.coarse.config.window_seconds, None)
+    overlap = songs.overlap_for(model.coarse.config.window_seconds, job.get("overlap"))
     rate = model.coarse.layout.acoustic_rate
     total = round(seconds * rate)
     if overlap:
@@ -220,6 +222,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("out/songs_bench"))
+    ap.add_argument("--overlap", type=float, default=None,
+                    help="seconds the coarse windows overlap (default: the model's; 0: none)")
     args = ap.parse_args()
     if args.one:
         return _one(json.loads(args.one))
@@ -232,7 +236,7 @@ def main() -> None:
     prompts = PROMPTS[: args.prompts]
     lengths = [float(x) for x in args.lengths.split(",")]
     groups: dict[str, list[dict]] = {}
-    base = {"model": args.model, "threads": args.threads}
+    base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
     for seconds in lengths:
         rows = []
         for i, (text, _g) in enumerate(prompts):

@@ -178,19 +178,21 @@ def flux(audio: np.ndarray, sample_rate: int, hop_s: float = 0.02) -> np.ndarray
 def seam_ratio(
     audio: np.ndarray, sample_rate: int, joins_s: Sequence[float], span_s: float = 0.1
 ) -> float | None:
-    """Median over ``joins_s`` of the largest flux within ``span_s`` of the join, over
-    the piece's median flux (1: a join is like any moment; silent joins left out)."""
+    """Median over ``joins_s`` of the largest flux within ``span_s`` of the join, over the
+    median of the same largest-flux-within-``span_s`` at every moment of the piece (1: a
+    join is like any moment; silent joins left out)."""
+    from scipy.ndimage import maximum_filter1d
+
     hop_s = 0.02
     d = flux(audio, sample_rate, hop_s)
+    near = maximum_filter1d(d, size=2 * round(span_s / hop_s) + 1, mode="nearest")
     lv = levels(audio, sample_rate)
-    med = float(np.median(d)) + 1e-8
-    out = []
-    for t in joins_s:
-        if lv[min(int(t / FRAME_S), len(lv) - 1)] < SILENT_DB:
-            continue
-        a, b = int((t - span_s) / hop_s), int((t + span_s) / hop_s) + 1
-        if 0 <= a < b <= len(d):
-            out.append(d[a:b].max() / med)
+    med = float(np.median(near)) + 1e-8
+    out = [
+        near[int(t / hop_s)] / med
+        for t in joins_s
+        if int(t / hop_s) < len(near) and lv[min(int(t / FRAME_S), len(lv) - 1)] >= SILENT_DB
+    ]
     return float(np.median(out)) if out else None
 
 
