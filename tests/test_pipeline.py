@@ -168,7 +168,9 @@ def test_conditions_are_parsed_once_and_written_as_used(tmp_path):
     (d,) = net.conditions(["calm piano at 90 bpm in E minor"], tempo=120, key="Eb dorian")
     assert d.attributes() == {"tempo": 120, "key": "Eb minor"} and torch.equal(d.mulan, c.mulan)
     made = net.run([c, d], seconds=1.0, seed=0)
-    assert made.conditions[0] is c and made.conditions[1] is d  # passed down as is
+    for used, given in zip(made.conditions, (c, d)):  # passed down as is, with a form plan
+        assert used.mulan is given.mulan and used.attributes() == given.attributes()
+        assert given.form is None and used.form[-1].end == 1.0
     with pytest.raises(UserError, match="no tempo or key conditioning"):
         MusicLM.debug(seed=0).conditions(["x"], tempo=100)
 

@@ -24,6 +24,7 @@ Continuation (``generate(..., continue_from=audio)``) lives in :mod:`musiclm.con
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -33,13 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm import windows
-from musiclm.conditions import Conditions, parse
+from musiclm import songs, windows
+from musiclm.conditions import Conditions, Section, parse
 from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
+from musiclm.story import Part
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no window
@@ -98,6 +100,9 @@ class GenerationOptions:
     temperature: tuple[float, float, float] = (1.0, 0.95, 0.4)  # semantic, coarse, fine
     top_k: tuple[int, int, int] = (0, 0, 0)
     top_p: float = 1.0
+    # seconds each coarse window overlaps the previous one, crossfaded (songs.stitch);
+    # None: 2.5 s for stages with windows >= 10 s, else 0; 0: consecutive windows
+    overlap: float | None = None
 
     def __post_init__(self) -> None:
         def bad(what: str) -> UserError:
@@ -199,11 +204,13 @@ class MusicLM:
         return self
 
     @classmethod
-    def debug(cls, seed: int = 0, attributes: bool = False, beats: bool = False) -> MusicLM:
+    def debug(
+        cls, seed: int = 0, attributes: bool = False, beats: bool = False, *, form: bool = False
+    ) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
         for tests and for trying the API; its output is noise-like, not music.
         ``attributes``: the semantic and coarse stages take tempo and key tokens (and the
-        beat phase with ``beats``)."""
+        beat phase with ``beats``); ``form``: the form plan's sections."""
         from musiclm.codec.config import CodecConfig
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
@@ -227,6 +234,7 @@ class MusicLM:
             max_seconds=20,
             attributes=attributes,
             beats=beats,
+            form=form,
         )
         stages = {
             kind: StageLM(
@@ -340,7 +348,7 @@ class MusicLM:
     @torch.no_grad()
     def generate(
         self,
-        texts: str | Sequence[str] | None,
+        texts: str | Sequence[str] | None = None,
         seconds: float = 10.0,
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
@@ -349,6 +357,8 @@ class MusicLM:
         tempo: float | None = None,
         key: str | None = None,
         continue_from=None,
+        form: str | Sequence[Section] | None = None,
+        story: Sequence[tuple[float, str]] | None = None,
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
@@ -358,23 +368,41 @@ class MusicLM:
         ``progress(stage, done, total)``
         is called as steps complete. ``tempo`` (bpm) and ``key`` ('F# minor') override
         what the texts state, for models with tempo and key tokens (:meth:`conditions`).
-        :meth:`run` also returns the conditions and the timings.
-
         ``continue_from`` (a path, an array at :attr:`sample_rate`, ``(array, rate)`` or
         an :meth:`encode_prompt` result) continues that audio: each piece begins with it
         and is ``seconds`` long in all; ``texts`` may then be None (the prompt's own MuLan
         tokens condition it), and tempo and key default to the prompt's
         (:mod:`musiclm.continuation`).
+        ``form``: the sections of every piece, ``"intro 8, verse 16, ..."`` (seconds,
+        :func:`musiclm.form.parse_form`) or a list of :class:`Section`; by default each piece
+        gets a plan (:func:`musiclm.form.plan_form`). ``story``: one piece whose text
+        changes, ``[(0, "whistling over techno"), (30, "a calm piano outro")]``
+        (:meth:`story`; no ``texts`` then). :meth:`run` also returns the conditions
+        (with the form) and the timings.
         """
-        if continue_from is not None:
+        parts, prompt = None, None
+        if story is not None:
+            if texts:
+                raise UserError("give either texts or a story, not both")
+            if continue_from is not None:
+                raise UserError("a story cannot continue given audio; give one or the other")
+            parts = self.story(story, seconds, tempo, key)
+            conds = [parts[0].conditions]
+        elif continue_from is not None:
             from musiclm import continuation
 
             prompt = self.encode_prompt(continue_from)
             continuation.check_seconds(prompt.seconds, seconds)
             conds = continuation.conditions(self, texts, prompt, tempo, key)
-            return self.run(conds, seconds, seed, options, progress, continue_from=prompt).audio
-        conds = self.conditions(texts, tempo, key, mulan=False)  # run() makes and times them
-        return self.run(conds, seconds, seed, options, progress).audio
+        else:
+            conds = self.conditions(texts, tempo, key, mulan=False)  # run() makes and times them
+        if form is not None:
+            from musiclm.form import check_form, parse_form
+
+            plan = parse_form(form, seconds) if isinstance(form, str) else check_form(form, seconds)
+            conds = [dataclasses.replace(c, form=plan) for c in conds]
+        made = self.run(conds, seconds, seed, options, progress, story=parts, continue_from=prompt)
+        return made.audio
 
     def encode_prompt(self, source, sample_rate: int | None = None):
         """A continuation prompt read, checked and encoded once
@@ -384,22 +412,48 @@ class MusicLM:
         return encode(self, source, sample_rate=sample_rate)
 
     @torch.no_grad()
+    def story(
+        self,
+        parts: Sequence[tuple[float, str]],
+        seconds: float,
+        tempo: float | None = None,
+        key: str | None = None,
+    ) -> list[Part]:
+        """The parts of a story (MusicLM §4; :mod:`musiclm.story`), checked against the
+        piece's ``seconds``, each with its conditions made (:meth:`conditions`); a part
+        whose text states no tempo keeps the previous part's."""
+        from musiclm.story import carry_tempo, check_parts
+
+        checked = check_parts(parts, seconds)
+        conds = self.conditions([t for _, t in checked], tempo, key)
+        return carry_tempo([Part(s, c) for (s, _), c in zip(checked, conds)])
+
+    @torch.no_grad()
     def run(
         self,
-        conditions: Sequence[Conditions],
+        conditions: Sequence[Conditions] | None,
         seconds: float = 10.0,
         seed: int | Sequence[int] | None = None,
         options: GenerationOptions = GenerationOptions(),
         progress: Callable[[str, int, int], None] | None = None,
         *,
         continue_from=None,
+        story: Sequence[Part] | None = None,
     ) -> Generation:
         """Music for each prompt's :class:`Conditions` (see :meth:`conditions`), with the
         timings of this call: :meth:`generate`'s work, re-entrant (nothing is kept on the
         model between calls). Conditions without MuLan tokens get them here, and the
         timings then have a ``"mulan"`` part. ``continue_from``: an :meth:`encode_prompt`
-        result every piece continues (its conditions: :func:`musiclm.continuation.conditions`)."""
-        conds = list(conditions)
+        result every piece continues (its conditions: :func:`musiclm.continuation.conditions`).
+        ``story`` (:meth:`story`): one piece made of its parts (``conditions`` then None or
+        the first part's). A piece without a form gets its plan here (:meth:`with_forms`),
+        so the conditions returned carry it."""
+        if story is not None:
+            story = list(story)
+            if not story or (conditions and list(conditions) != [story[0].conditions]):
+                raise UserError("a story is one piece: give its parts, not other conditions")
+            conditions = [story[0].conditions]
+        conds = list(conditions or ())
         if not conds:
             raise UserError("no text to generate from")
         if not (isinstance(seconds, int | float) and MIN_SECONDS <= seconds <= MAX_SECONDS):
@@ -407,33 +461,84 @@ class MusicLM:
                 f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
             )
         dev = self.device
-        g = [generator(dev, s) for s in self._seeds(seed, len(conds))]
-        call = _Call(self.plan_steps(len(conds), seconds), progress)
+        seeds = self._seeds(seed, len(conds))
+        g = [generator(dev, s) for s in seeds]
+        conds = self.with_forms(conds, seconds, seeds)
+        overlap = songs.overlap_for(self.coarse.config.window_seconds, options.overlap)
+        starts = tuple(p.start for p in story) if story is not None else (0.0,)
+        steps = self.plan_steps(len(conds), seconds, overlap=overlap, breaks=starts[1:])
+        call = _Call(steps, progress)
         if any(c.mulan is None for c in conds):
             t0 = time.perf_counter()
             conds = self._with_mulan(conds)
             call.timings.add("mulan", t0)
+        if story is not None:  # every part shares the piece's form
+            story = [Part(p.start, dataclasses.replace(p.conditions, form=conds[0].form))
+                     for p in story]  # fmt: skip
+            timeline = songs.Timeline(tuple(p.start for p in story),
+                                      tuple((p.conditions,) for p in story))  # fmt: skip
+        else:
+            timeline = songs.Timeline.single(conds)
+        n = round(seconds * self.sample_rate)
+        out = np.zeros((len(conds), n), np.float32)
         if continue_from is not None:
             from musiclm import continuation
 
             prompt = self.encode_prompt(continue_from)
             coarse, fine = continuation.continue_codes(self, conds, prompt, seconds, options, g,
                                                        call)  # fmt: skip
+            pieces = self._decode(coarse, fine, call)
+        elif overlap:
+            sem = self._semantic(timeline, seconds, options, g, call)
+            pieces = self._stitched(timeline, sem, seconds, overlap, options, g, call)
         else:
-            sem = self._semantic(conds, seconds, options, g, call)
-            coarse = self._coarse(conds, sem, seconds, options, g, call)
+            sem = self._semantic(timeline, seconds, options, g, call)
+            coarse = self._coarse(timeline, sem, seconds, options, g, call)
             fine = self._fine(coarse, options, g, call)
-        t0 = time.perf_counter()
-        codes = torch.cat([coarse, fine], dim=1)
-        # piece by piece: batched convolutions round differently from a batch of one
-        audio = torch.cat([self.codec.batch_decode(c[None]) for c in codes]).float().cpu().numpy()
-        call.timings.add("decode", t0)
-        n = round(seconds * self.sample_rate)
-        out = np.zeros((len(conds), n), np.float32)
-        out[:, : min(n, audio.shape[1])] = audio[:, :n]
+            pieces = self._decode(coarse, fine, call)
+        for i, y in enumerate(pieces):
+            y = y.float().cpu().numpy()
+            out[i, : min(n, y.shape[0])] = y[:n]
         if continue_from is not None:  # the prompt as given, crossfaded into the rest
             out = continuation.join(prompt.audio, out, self.sample_rate)
-        return Generation(out, conds, call.timings)
+        return Generation(out, conds, call.timings, story)
+
+    def _decode(self, coarse, fine, call: _Call) -> list[torch.Tensor]:
+        """Each piece's audio from its codes: piece by piece (batched convolutions round
+        differently from a batch of one), long pieces in crossfaded chunks (songs.decode),
+        so memory stays flat."""
+        t0 = time.perf_counter()
+        codes = torch.cat([coarse, fine], dim=1)
+        pieces = [songs.decode(self.codec, c) for c in codes]
+        call.timings.add("decode", t0)
+        return pieces
+
+    @property
+    def takes_form(self) -> bool:
+        """Whether the stages take the form plan (per-frame sections): then a repeated
+        section restates the first one's semantic tokens, and a plan's tempo is stated."""
+        return any(getattr(s.layout, "form", False) for s in (self.semantic, self.coarse))
+
+    def with_forms(
+        self, conditions: Sequence[Conditions], seconds: float, seeds: Sequence[int]
+    ) -> list[Conditions]:
+        """Each piece's conditions with a form: its own (checked against ``seconds``) or
+        a plan sampled for its text with its seed (:func:`musiclm.form.plan_form`). For
+        stages that take the form, a piece with no tempo is given the plan's: its
+        sections end on that tempo's bar lines, as the training songs' did."""
+        from musiclm.form import check_form, plan_form
+
+        out = []
+        for c, s in zip(conditions, seeds):
+            if c.form is not None:
+                out.append(dataclasses.replace(c, form=check_form(c.form, seconds)))
+                continue
+            plan = plan_form(c.text, seconds, tempo=c.tempo, seed=s)
+            tempo = c.tempo
+            if tempo is None and self.takes_form and self.takes_attributes:
+                tempo = plan.tempo
+            out.append(dataclasses.replace(c, form=plan.sections, tempo=tempo))
+        return out
 
     @staticmethod
     def _seeds(seed: int | Sequence[int] | None, n: int) -> list[int]:
@@ -445,22 +550,73 @@ class MusicLM:
             raise UserError(f"seed must be one integer in [0, 2**63) per text, got {seed!r}")
         return seeds
 
-    def plan_steps(self, batch: int, seconds: float) -> dict[str, int]:
+    def plan_steps(
+        self, batch: int, seconds: float, *, overlap: float = 0.0, breaks: Sequence[float] = ()
+    ) -> dict[str, int]:
         """Sequential sampling steps each stage takes for ``batch`` prompts of ``seconds``
-        (the totals of the progress bars)."""
+        (the totals of the progress bars); ``overlap``: seconds the coarse windows
+        overlap, ``breaks``: a story's part starts after the first."""
         sem, coarse, fine = self.semantic, self.coarse, self.fine
         total = windows.frames(seconds, sem.layout.semantic_rate)
-        n = windows.frames(seconds, coarse.layout.acoustic_rate)
-        n_coarse = sum(coarse.steps_for(w.frames) for w in self._coarse_windows(n))
+        rate = coarse.layout.acoustic_rate
+        n = windows.frames(seconds, rate)
+        cut = [round(b * rate) for b in breaks]
+        if overlap:
+            wins = self._stitched_windows(n, overlap, cut)
+            n = sum(w.frames for w in wins)  # the fine stage makes every window's frames
+        else:
+            wins = self._coarse_windows(n, cut)
+        n_coarse = sum(coarse.steps_for(w.frames) for w in wins)
         window = fine.config.target_frames
         chunks = len(windows.fine_batches(batch, -(-n // window)))
         return {"semantic": total, "coarse": n_coarse, "fine": chunks * fine.steps_for(window)}
 
-    def _coarse_windows(self, total: int):
+    def _coarse_windows(self, total: int, breaks: Sequence[int] = ()):
         st = self.coarse
         return windows.coarse_windows(
-            total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate
-        )
+            total, st.config.target_frames, st.config.window_seconds, st.layout.semantic_rate,
+            breaks,
+        )  # fmt: skip
+
+    def _stitched_windows(self, total: int, overlap: float, breaks: Sequence[int] = ()):
+        ov = round(overlap * self.coarse.layout.acoustic_rate)
+        lead = max(1, round(songs.LEAD * ov))
+        return windows.stitched_windows(total, self.coarse.config.target_frames, ov, lead, breaks)
+
+    def _stitched(self, timeline: songs.Timeline, sem, seconds, overlap, opts, g, call: _Call):
+        """Audio of each piece from overlapping coarse windows (:func:`songs.stitch`):
+        the coarse stage samples every window (taking the conditions of the part its
+        take-over lies in), the fine stage the windows' codes end to end, the codec
+        decodes window by window (so memory stays flat in length)."""
+        t0 = time.perf_counter()
+        st = self.coarse
+        rate, sem_rate = st.layout.acoustic_rate, st.layout.semantic_rate
+        sem_window = round(st.config.window_seconds * sem_rate)
+        total = windows.frames(seconds, rate)
+        wins = self._stitched_windows(total, overlap, timeline.breaks(rate))
+        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        parts = []
+        for w in wins:
+            first = round(w.start * sem_rate / rate)
+            context = sem[:, first : first + sem_window]
+            if context.shape[1] < sem_window:  # the last window: pad with its own end
+                pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
+                context = torch.cat([context, pad], dim=1)
+            window = Window(w.start / rate, seconds, st.steps_for(w.frames), context)
+            at = inputs[timeline.part_at(w.fade_in, rate)]
+            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
+        call.timings.add("coarse", t0)
+        coarse = torch.cat(parts, dim=2)  # the windows end to end, overlaps twice
+        codes = torch.cat([coarse, self._fine(coarse, opts, g, call)], dim=1)
+        t0 = time.perf_counter()
+        bounds = np.cumsum([0] + [w.frames for w in wins])
+        fade = max(1, round(songs.FADE * overlap * rate))
+        out = []
+        for c in codes:
+            audio = [self.codec.batch_decode(c[None, :, a:b])[0] for a, b in zip(bounds, bounds[1:])]
+            out.append(songs.stitch(audio, wins, fade, self.codec.hop_length, total))
+        call.timings.add("decode", t0)
+        return out
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
@@ -477,35 +633,57 @@ class MusicLM:
             frame_ids=x.per_frame,
         )
 
-    def _semantic(self, conds, seconds, opts, g, call: _Call) -> torch.Tensor:
-        """Semantic tokens ``(B, seconds * rate)`` over the sliding windows."""
+    def _semantic(self, timeline: songs.Timeline, seconds, opts, g, call: _Call) -> torch.Tensor:
+        """Semantic tokens ``(B, seconds * rate)`` over the sliding windows: each window
+        takes the conditions of the part its new frames start in; with stages that take
+        the form, a repeated section restates the first one's opening (songs.copies).
+        Pieces whose schedules differ are sampled apart."""
         t0 = time.perf_counter()
         st = self.semantic
-        rate = st.layout.semantic_rate
-        inputs = StageInputs(st.layout, conds, self.device)
-        tokens = None
-        for w in windows.semantic_windows(windows.frames(seconds, rate), st.config.target_frames):
-            prompt = None if tokens is None else tokens[:, -w.keep :]
-            window = Window(w.start / rate, seconds, st.steps_for(w.frames))
-            part = self._sample(st, "semantic", 0, inputs, window, w.frames, opts, g, call, prompt)
-            tokens = part if tokens is None else torch.cat([tokens, part[:, w.keep :]], dim=1)
+        rate, window = st.layout.semantic_rate, st.config.target_frames
+        total = windows.frames(seconds, rate)
+        forms = [c.form if self.takes_form else None for c in timeline.parts[0]]
+        plans = [songs.copies(f, rate, window) for f in forms]
+        out: list[torch.Tensor | None] = [None] * len(plans)
+        for idx in songs.groups(plans):
+            sub = timeline.pieces(idx) if len(idx) < len(plans) else timeline
+            inputs = [StageInputs(st.layout, p, self.device) for p in sub.parts]
+            rows = [g[i] for i in idx] if len(idx) < len(plans) else g
+            schedule = windows.song_windows(total, window, sub.breaks(rate), plans[idx[0]])
+            tokens = None
+            for w in schedule:
+                if isinstance(w, windows.Copy):  # a repeated section's opening, restated
+                    tokens = torch.cat([tokens, tokens[:, w.src : w.src + w.frames]], dim=1)
+                    call.tick("semantic", w.frames)
+                    continue
+                prompt = None if tokens is None else tokens[:, -w.keep :]
+                at = inputs[sub.part_at(w.start + w.keep, rate)]
+                win = Window(w.start / rate, seconds, st.steps_for(w.frames))
+                part = self._sample(st, "semantic", 0, at, win, w.frames, opts, rows, call, prompt)
+                tokens = part if tokens is None else torch.cat([tokens, part[:, w.keep :]], dim=1)
+            for i, t in zip(idx, tokens):
+                out[i] = t
         call.timings.add("semantic", t0)
-        return tokens
+        return torch.stack(out)
 
-    def _coarse(self, conds, sem, seconds, opts, g, call: _Call) -> torch.Tensor:
-        """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window."""
+    def _coarse(self, timeline: songs.Timeline, sem, seconds, opts, g, call: _Call) -> torch.Tensor:
+        """Coarse codes ``(B, Qc, seconds * frame rate)``, window after window; a window
+        takes the conditions of the part it lies in (no window spans two)."""
         t0 = time.perf_counter()
         st = self.coarse
+        rate = st.layout.acoustic_rate
         sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
-        inputs = StageInputs(st.layout, conds, self.device)
-        parts = []
-        for w in self._coarse_windows(windows.frames(seconds, st.layout.acoustic_rate)):
+        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        parts, done = [], 0
+        for w in self._coarse_windows(windows.frames(seconds, rate), timeline.breaks(rate)):
             context = sem[:, w.semantic : w.semantic + sem_window]
             if context.shape[1] < sem_window:  # the last window: pad with its own end
                 pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
                 context = torch.cat([context, pad], dim=1)
             window = Window(w.start_s, seconds, st.steps_for(w.frames), context)
-            parts.append(self._sample(st, "coarse", 1, inputs, window, w.frames, opts, g, call))
+            at = inputs[timeline.part_at(done, rate)]
+            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
+            done += w.frames
         call.timings.add("coarse", t0)
         return torch.cat(parts, dim=2)
 
@@ -543,8 +721,9 @@ class Generation:
     """What one :meth:`MusicLM.run` made."""
 
     audio: np.ndarray  # (B, samples) float32
-    conditions: list[Conditions]  # each piece's, as used (the sidecar writes them)
+    conditions: list[Conditions]  # each piece's, as used, with its form (the sidecar writes them)
     timings: Timings  # wall seconds per part of this call
+    story: list[Part] | None = None  # a story's parts, as used (then one piece)
 
 
 class _Call:

@@ -16,7 +16,7 @@ itself read the same schedule.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 FINE_BATCH = 64  # fine-stage windows sampled together
@@ -73,16 +73,88 @@ class CoarseWindow:
 
 
 def coarse_windows(
-    total: int, window_frames: int, window_s: float, semantic_rate: int
+    total: int, window_frames: int, window_s: float, semantic_rate: int, breaks: Sequence[int] = ()
 ) -> Iterator[CoarseWindow]:
     """Consecutive windows covering ``total`` acoustic frames, ``window_frames`` (=
-    ``window_s`` seconds) each but the last."""
+    ``window_s`` seconds) each but the last. ``breaks``: frames where a window must
+    start (a story's parts), so no window spans two parts."""
     done, start = 0, 0.0
+    stops = sorted(b for b in set(breaks) if 0 < b < total)
     while done < total:
-        frames = min(window_frames, total - done)
+        stop = next((b for b in stops if b > done), total)
+        frames = min(window_frames, total - done, stop - done)
         yield CoarseWindow(start, round(start * semantic_rate), frames)
         done += frames
-        start += window_s  # summed, not multiplied: the same floats as ever
+        # summed, not multiplied: the same floats as ever; a window cut at a break
+        # advances by its own length
+        start += window_s if frames == window_frames else frames * window_s / window_frames
+
+
+@dataclass(frozen=True)
+class StitchedWindow:
+    """A coarse window that overlaps its neighbours (:func:`stitched_windows`)."""
+
+    start: int  # first acoustic frame it samples
+    frames: int  # frames it samples
+    fade_in: int  # frame where it takes over from the previous window (0: the first)
+
+
+def stitched_windows(
+    total: int, window: int, overlap: int, lead: int, breaks: Sequence[int] = ()
+) -> list[StitchedWindow]:
+    """Coarse windows of up to ``window`` frames that each start ``overlap`` frames before
+    the previous one ends, for crossfading their audio: window ``k + 1`` takes over
+    (starts fading in) ``lead`` frames after its own start, so neither the previous
+    window's last frames (where a stage trained on short clips plays an ending) nor its
+    own first ones are heard alone. A frame of ``breaks`` (a story part's start) is
+    always a take-over point. ``overlap = 0`` gives :func:`coarse_windows`'s spans."""
+    stops = sorted(b for b in set(breaks) if 0 < b < total)
+    out: list[StitchedWindow] = []
+    start, fade_in = 0, 0
+    while True:
+        end = min(start + window, total)
+        if end == total:
+            out.append(StitchedWindow(start, end - start, fade_in))
+            return out
+        take = end - (overlap - lead)  # the next window's take-over point
+        take = next((b for b in stops if fade_in < b <= take), take)
+        end = min(end, take + overlap - lead)
+        out.append(StitchedWindow(start, end - start, fade_in))
+        start, fade_in = take - lead, take
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A restatement: frames ``[src, src + frames)`` written again from frame ``start``."""
+
+    start: int
+    src: int
+    frames: int
+
+
+def song_windows(
+    total: int, window: int, breaks: Sequence[int] = (), copies: Sequence[Copy] = ()
+) -> Iterator[SemanticWindow | Copy]:
+    """:func:`semantic_windows` for a song: a window's new frames never cross a frame of
+    ``breaks`` (where a story part starts: the next window takes the new part's
+    conditions), and at each :class:`Copy` (a repeated section's start) the first
+    occurrence's frames are restated, so the next window continues them instead of the
+    half-window before. With neither it is :func:`semantic_windows` exactly."""
+    at = {c.start: c for c in copies if 0 < c.start < total}
+    stops = sorted({b for b in breaks if 0 < b < total} | set(at))
+    done = 0
+    while done < total:
+        if done in at:
+            c = at.pop(done)
+            n = min(c.frames, total - done)
+            yield Copy(done, c.src, n)
+            done += n
+            continue
+        keep = min(window // 2, done)
+        stop = next((b for b in stops if b > done), total)
+        new = min(window - keep, stop - done)
+        yield SemanticWindow(done - keep, keep, keep + new)
+        done += new
 
 
 def fine_batches(pieces: int, n_win: int) -> list[list[tuple[int, int, int]]]:

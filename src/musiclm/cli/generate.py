@@ -43,6 +43,14 @@ def generate(
     model: str = typer.Option(None, "--model", "-m", help="A MusicLM folder (default: bundled)."),
     device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    form: str = typer.Option(
+        None, "--form", help="Sections and their seconds, e.g. 'intro 8, verse 16, chorus 16, "
+        "tail 4' (must add up to --seconds; default: a plan for the caption's genre)."
+    ),
+    story: list[str] = typer.Option(
+        None, "--story", help="START=TEXT, repeated: one piece whose text changes at each "
+        "start (seconds, the first at 0), e.g. --story '0=techno' --story '30=calm piano'."
+    ),
 ) -> None:
     """Generate music from text with the bundled model (or --model).
 
@@ -57,9 +65,15 @@ def generate(
     no caption the audio itself is the condition, and tempo and key default to the
     audio's.
 
+    Every piece has a form (intro, verse, chorus, ..., tail; --form sets it), written
+    to its sidecar. Up to 300 s in one call; --story makes one piece of several texts.
+
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`;
-    `musiclm generate --continue clip.wav --seconds 20 -o longer.wav`.
+    `musiclm generate --continue clip.wav --seconds 20 -o longer.wav`;
+    `musiclm generate "a pop song" --seconds 60 --form "intro 8, verse 20, chorus 28, tail 4"`;
+    `musiclm generate --story "0=whistling over techno" --story "30=a calm piano outro"
+    --seconds 60 -o story.wav`.
     """
     import re
 
@@ -91,14 +105,21 @@ def generate(
         captions += [x.strip() for x in lines if x.strip() and not x.startswith("#")]
         if not captions:
             raise UserError(f"{prompts} holds no captions (one a line; # starts a comment)")
-    if not captions and continue_ is None:
-        raise UserError("give a caption (or --prompts FILE)")
+    if story and captions:
+        raise UserError("--story makes one piece from its own texts; give no caption or --prompts")
+    if story and continue_ is not None:
+        raise UserError("--story cannot continue given audio; give --story or --continue")
+    if not captions and not story and continue_ is None:
+        raise UserError("give a caption (or --prompts FILE, or --story START=TEXT)")
     checks.count("--batch", batch)
     checks.number("--seconds", seconds, low=MIN_SECONDS, high=MAX_SECONDS)
     if continue_ is not None:
         from musiclm.cli.continuation import check_prompt_file
 
         check_prompt_file(continue_, seconds)  # before loading anything
+    plan, parts = _song_options(form, story, seconds)  # checked before loading the model
+    if parts:
+        captions = [parts[0][1]]  # names the file
     names = captions or ["continuation"]  # with --continue and no caption: one piece
     checks.seed("--seed", seed, span=len(names))
     try:
@@ -118,30 +139,51 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in names]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
+    import dataclasses
+
     net = MusicLM.from_pretrained(model, device=dev)
     prompt = None
     if continue_ is not None:
         from musiclm.cli.continuation import prompt_conditions
 
         prompt, conditions = prompt_conditions(net, continue_, captions, seconds, tempo, key)
+    elif parts:  # refuses bad values before generating
+        parts = net.story(parts, seconds, tempo, key)
+        conditions = [parts[0].conditions]
     else:
         # refuses bad values before generating; each batch's run makes (and times) its MuLan
         conditions = net.conditions(captions, tempo, key, mulan=False)
+    if plan is not None:
+        conditions = [dataclasses.replace(c, form=plan) for c in conditions]
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, temps, cfg, top_k, prompt)  # fmt: skip
+                  quiet, temps, cfg, top_k, prompt, story=parts or None)  # fmt: skip
+
+
+def _song_options(form: str | None, story: list[str] | None, seconds: float):
+    """``--form`` as sections and ``--story`` as checked ``(start, text)`` parts (or
+    None / []), each refused in one line before the model loads."""
+    from musiclm.form import parse_form
+    from musiclm.story import check_parts, parse_parts
+
+    plan = parse_form(form, seconds) if form is not None else None
+    parts = check_parts(parse_parts(story), seconds) if story else []
+    return plan, parts
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              temps, cfg, top_k, prompt=None) -> None:  # fmt: skip
+              temps, cfg, top_k, prompt=None, story=None) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
-    from the conditions it was made with and its batch's timings (MuLan included)."""
+    from the conditions it was made with (its form included) and its batch's timings
+    (MuLan included). ``prompt``: the audio every piece continues; ``story``: the parts
+    of the one piece of a story (:meth:`MusicLM.story`)."""
     import time
 
     from tqdm.auto import tqdm
 
     from musiclm.errors import Interrupted
+    from musiclm.form import form_dicts
     from musiclm.piece import write_piece
 
     bars: dict[str, tqdm] = {}
@@ -162,7 +204,8 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
             chunk = conditions[first : first + batch]
             t0 = time.perf_counter()
             made = net.run(chunk, seconds=seconds, seed=seeds[first : first + batch],
-                           options=options, progress=progress, continue_from=prompt)  # fmt: skip
+                           options=options, progress=progress, continue_from=prompt,
+                           story=story)  # fmt: skip
             wall = time.perf_counter() - t0
             for bar in bars.values():
                 bar.close()
@@ -174,8 +217,9 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     "prompt": cond.text, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
                     "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
-                    "batch": len(chunk),
+                    "batch": len(chunk), "form": form_dicts(cond.form),
                     **({"continue": prompt.describe()} if prompt is not None else {}),
+                    **({"story": [p.to_dict() for p in made.story]} if made.story else {}),
                 })  # fmt: skip
                 written += 1
                 typer.echo(f"{paths[k]}  ({seconds:g} s, seed {seeds[k]})")

@@ -1,0 +1,316 @@
+"""Whole songs (issue 15): how generated pieces end, keep going, follow their form plan
+and a story, how fast and in how much memory, beside the corpus engine's songs of the
+same genres (the ceiling).
+
+For ``--prompts`` prompts x ``--lengths`` seconds (default 10 x 60 s and 300 s) it
+generates one piece each (seed ``--seed`` + prompt index) in its own process, so the
+real-time factor includes loading the model and the peak RSS is that piece's alone;
+``--stories`` two-part stories of ``--story-seconds`` (the second text from half-way);
+and renders ``--engine-clips`` engine songs of 60 s (``musiclm data synth --seed 55``)
+of the prompts' genres. Figures (musiclm.eval.songs): the ending (last second below
+the median level or below -50 dBFS; last 5 s against the 20 s before), the longest
+silence before the outro, form similarity (mean chroma + MFCC cosine of sections the
+plan repeats against sections that differ), the intro against the body, the seam flux
+at the coarse windows' joins, and story parts (each part's MuLan audio embedding
+nearer its own text than the other part's).
+
+    python benchmarks/songs.py                                   # the full run (hours on 2 cores)
+    python benchmarks/songs.py --prompts 2 --lengths 30 --stories 2 --engine-clips 2   # quick
+
+Pieces are kept under ``--out`` (default out/songs_bench) and reused by a rerun with the
+same settings, so a long run can be resumed or its figures recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROMPTS = [  # (text, engine genre id)
+    ("an upbeat pop song with piano, bass and drums", "pop"),
+    ("a driving techno track with a sawtooth lead", "techno"),
+    ("a rock song with distorted electric guitars and drums", "rock"),
+    ("a relaxed lo-fi hip hop beat with a mellow electric piano", "lofi"),
+    ("a jazz tune with saxophone, upright bass and brushed drums", "jazz"),
+    ("a lively Celtic folk tune on fiddle and tin whistle", "celtic"),
+    ("a funky house track with a groovy bassline", "house"),
+    ("a gentle folk song with acoustic guitar", "folk"),
+    ("a calm ambient piece with warm synth pads", "ambient"),
+    ("a funk groove with slap bass and clavinet", "funk"),
+]
+STORIES = [
+    ("whistling over a techno beat", "a calm piano outro"),
+    ("an upbeat pop song with drums", "a slow jazz ballad on saxophone"),
+    ("heavy metal with distorted guitars", "a gentle acoustic folk song"),
+    ("a calm ambient pad", "a fast drum and bass track"),
+    ("a Celtic fiddle tune", "a lo-fi hip hop beat"),
+    ("a solo piano piece", "an EDM drop with synth leads"),
+    ("a reggae groove with offbeat guitar", "an orchestral cinematic swell"),
+    ("a country song with banjo", "a synthwave track with retro synths"),
+    ("a funk groove with slap bass", "a baroque harpsichord piece"),
+    ("a bossa nova with nylon guitar", "a punk rock song"),
+    ("a traditional Japanese koto melody", "a disco track with strings"),
+    ("a blues shuffle on electric guitar", "a chiptune melody"),
+]
+
+
+# -- one piece, in its own process ------------------------------------------------------
+
+
+def _one(job: dict) -> None:
+    """Generate one piece (or story) and write its WAV and facts: the child process."""
+    import resource
+
+    import soundfile as sf
+
+    t0 = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(job["threads"])
+    from musiclm.pipeline import GenerationOptions, MusicLM
+
+    model = MusicLM.from_pretrained(job.get("model"))
+    opts = GenerationOptions(overlap=job.get("overlap"))
+    t_load = time.perf_counter() - t0
+    seconds = job["seconds"]
+    if job.get("story"):
+        parts = model.story([tuple(p) for p in job["story"]], seconds)
+        made = model.run(None, seconds=seconds, seed=job["seed"], options=opts, story=parts)
+    else:
+        made = model.run(model.conditions([job["text"]]), seconds=seconds, seed=job["seed"],
+                         options=opts)  # fmt: skip
+    wall = time.perf_counter() - t0
+    out = Path(job["out"])
+    sf.write(out.with_suffix(".wav"), made.audio[0], model.sample_rate)
+    from musiclm import songs
+
+    overlap = songs.overlap_for(model.coarse.config.window_seconds, job.get("overlap"))
+    rate = model.coarse.layout.acoustic_rate
+    total = round(seconds * rate)
+    if overlap:
+        joins = [w.fade_in / rate for w in model._stitched_windows(total, overlap)[1:]]
+    else:
+        joins = [w.start_s for w in model._coarse_windows(total)][1:]
+    facts = {
+        "seconds": seconds,
+        "sample_rate": model.sample_rate,
+        "form": [s.to_dict() for s in made.conditions[0].form],
+        "wall": wall,
+        "load": t_load,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "joins": joins,
+        "overlap": overlap,
+    }
+    out.with_suffix(".json").write_text(json.dumps(facts, indent=1))
+
+
+def _piece(job: dict) -> dict:
+    """The facts of a piece: made by a child process unless already under --out."""
+    out = Path(job["out"])
+    if not out.with_suffix(".json").exists():
+        subprocess.run([sys.executable, __file__, "--one", json.dumps(job)], check=True)
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+# -- figures -----------------------------------------------------------------------------
+
+
+class _S:  # a section as eval.songs reads it
+    def __init__(self, d: dict):
+        self.name, self.start, self.end = d["name"], float(d["start"]), float(d["end"])
+
+
+def figures(audio: np.ndarray, sr: int, form: list[dict]) -> dict:
+    from musiclm.eval import songs as ev
+
+    secs = [_S(d) for d in form]
+    end = ev.ending(audio, sr)
+    fs = ev.form_similarity(audio, sr, secs)
+    intro = ev.intro_vs_body(audio, sr, secs)
+    return {
+        "ends": end.ends,
+        "last_below_median_db": end.below_median_db,
+        "last_db": end.last_db,
+        "last5_drop_db": end.last5_drop_db,
+        "silence_s": ev.longest_silence(audio, sr, ev.outro_start(secs)),
+        "form_same": fs.same,
+        "form_diff": fs.different,
+        "form_audible": fs.audible,
+        "intro_db": intro.level_db if intro else None,
+        "intro_onsets": intro.onset_ratio if intro else None,
+        "intro_ok": intro.quieter_or_sparser if intro else None,
+    }
+
+
+def _med(rows: list[dict], key: str) -> str:
+    v = [r[key] for r in rows if r.get(key) is not None]
+    return f"{statistics.median(v):.2f}" if v else "–"
+
+
+def _count(rows: list[dict], key: str) -> str:
+    v = [r[key] for r in rows if r.get(key) is not None]
+    return f"{sum(v)}/{len(v)}" if v else "–"
+
+
+def _max(rows: list[dict], key: str) -> str:
+    v = [r[key] for r in rows if r.get(key) is not None]
+    return f"{max(v):.1f}" if v else "–"
+
+
+def table(groups: dict[str, list[dict]]) -> str:
+    lines = [
+        ("pieces", lambda r: str(len(r))),
+        ("ends (goal: both below)", lambda r: _count(r, "ends")),
+        ("last 1 s below median, dB (goal >= 25)", lambda r: _med(r, "last_below_median_db")),
+        ("last 1 s level, dBFS (or < -50)", lambda r: _med(r, "last_db")),
+        ("last 5 s below the 20 s before, dB (>= 6)", lambda r: _med(r, "last5_drop_db")),
+        ("longest silence before the outro, s (max; goal < 3)", lambda r: _max(r, "silence_s")),
+        ("form: cosine of repeated sections", lambda r: _med(r, "form_same")),
+        ("form: cosine of different sections", lambda r: _med(r, "form_diff")),
+        ("form audible (repeats more alike)", lambda r: _count(r, "form_audible")),
+        ("intro minus body level, dB", lambda r: _med(r, "intro_db")),
+        ("intro / body onset rate", lambda r: _med(r, "intro_onsets")),
+        ("intro quieter or sparser", lambda r: _count(r, "intro_ok")),
+        ("seam flux / median flux at window joins", lambda r: _med(r, "seam")),
+        ("RTF incl. load (median)", lambda r: _med(r, "rtf")),
+        ("peak RSS, MB (max)", lambda r: _max(r, "rss_mb")),
+    ]
+    names = list(groups)
+    width = max(len(n) for n, _ in lines)
+    out = [f"| {'figure':<{width}} | " + " | ".join(names) + " |"]
+    out.append("|" + "-" * (width + 2) + "|" + "|".join("---:" for _ in names) + "|")
+    for label, fn in lines:
+        out.append(f"| {label:<{width}} | " + " | ".join(fn(groups[n]) for n in names) + " |")
+    return "\n".join(out)
+
+
+def _engine(out: Path, clips: int, genres: list[str]) -> list[dict]:
+    """Engine songs of 60 s of the prompts' genres: rendered once, then read back."""
+    folder = out / "engine"
+    if not (folder / "manifest.jsonl").exists() or len(
+        (folder / "manifest.jsonl").read_text().splitlines()
+    ) < clips:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "musiclm.cli.main", "data", "synth", str(folder),
+                        "--clips", str(clips), "--seconds", "60", "--seed", "55", "--genre",
+                        ",".join(sorted(set(genres))), "--workers", "1", "-q"],
+                       check=True)  # fmt: skip
+        (folder / "wall.txt").write_text(str(time.perf_counter() - t0))
+    rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines()]
+    wall = float((folder / "wall.txt").read_text()) if (folder / "wall.txt").exists() else None
+    for r in rows:
+        r["_rtf"] = wall / (60.0 * len(rows)) if wall else None
+    return rows[:clips]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--prompts", type=int, default=10)
+    ap.add_argument("--lengths", default="60,300", help="seconds, comma-separated")
+    ap.add_argument("--stories", type=int, default=10)
+    ap.add_argument("--story-seconds", type=float, default=20.0)
+    ap.add_argument("--engine-clips", type=int, default=None, help="default: --prompts")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("out/songs_bench"))
+    ap.add_argument("--overlap", type=float, default=None,
+                    help="seconds the coarse windows overlap (default: the model's; 0: none)")
+    args = ap.parse_args()
+    if args.one:
+        return _one(json.loads(args.one))
+
+    import soundfile as sf
+
+    from musiclm.eval import songs as ev
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    prompts = PROMPTS[: args.prompts]
+    lengths = [float(x) for x in args.lengths.split(",")]
+    groups: dict[str, list[dict]] = {}
+    base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
+    for seconds in lengths:
+        rows = []
+        for i, (text, _g) in enumerate(prompts):
+            job = base | {"text": text, "seconds": seconds, "seed": args.seed + i,
+                          "out": str(args.out / f"p{i:02d}_{seconds:g}s")}  # fmt: skip
+            facts = _piece(job)
+            y, sr = sf.read(Path(job["out"]).with_suffix(".wav"), dtype="float32")
+            row = figures(y, sr, facts["form"]) | {
+                "rtf": facts["wall"] / seconds, "rss_mb": facts["rss_mb"],
+                "seam": ev.seam_ratio(y, sr, facts["joins"]),
+            }  # fmt: skip
+            rows.append(row)
+            print(f"{seconds:g} s  {text[:40]:40s}  " + json.dumps(
+                {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}),
+                file=sys.stderr)  # fmt: skip
+        groups[f"model {seconds:g} s"] = rows
+
+    engine = _engine(args.out, args.engine_clips or args.prompts, [g for _, g in prompts])
+    erows = []
+    for r in engine:
+        y, sr = sf.read(args.out / "engine" / r["audio"], dtype="float32")
+        form = [{"name": "tail" if s["name"] == "ending" else s["name"], "start": s["start"],
+                 "end": s["end"]} for s in r["sections"]]  # fmt: skip
+        erows.append(figures(y, sr, form) | {"rtf": r["_rtf"]})
+    groups["engine 60 s (ceiling)"] = erows
+    print(table(groups))
+    if {30.0, 300.0} <= set(lengths):
+        a = max(r["rss_mb"] for r in groups["model 30 s"])
+        b = max(r["rss_mb"] for r in groups["model 300 s"])
+        print(f"\npeak RSS 300 s / 30 s: {b / a:.2f} (goal <= 1.5)")
+
+    if args.stories:
+        print("\n" + stories(args, base, engine))
+
+
+def stories(args, base: dict, engine: list[dict]) -> str:
+    """Each story part's MuLan audio embedding against its own and the other part's
+    text: generated stories, and engine clips spliced half and half (the ceiling)."""
+    import soundfile as sf
+
+    from musiclm.mulan.model import MuLan
+
+    mulan = MuLan.from_pretrained()  # the bundled MuLan (the model's own)
+    T = args.story_seconds
+
+    def nearer(a: np.ndarray, b: np.ndarray, sr: int, ta: str, tb: str) -> tuple[bool, bool]:
+        ea, eb = mulan.embed_audio_batch([a, b], sr)
+        t = mulan.embed_text([ta, tb])
+        t = np.asarray(t)
+        return bool(ea @ t[0] > ea @ t[1]), bool(eb @ t[1] > eb @ t[0])
+
+    ok = []
+    for i, (ta, tb) in enumerate(STORIES[: args.stories]):
+        job = base | {"story": [[0, ta], [T / 2, tb]], "seconds": T, "seed": args.seed + i,
+                      "out": str(args.out / f"story{i:02d}_{T:g}s")}  # fmt: skip
+        _piece(job)
+        y, sr = sf.read(Path(job["out"]).with_suffix(".wav"), dtype="float32")
+        h = len(y) // 2
+        ok.append(nearer(y[:h], y[h:], sr, ta, tb))
+    ceiling = []
+    for a, b in zip(engine[0::2], engine[1::2]):
+        ya, sr = sf.read(args.out / "engine" / a["audio"], dtype="float32")
+        yb, _ = sf.read(args.out / "engine" / b["audio"], dtype="float32")
+        n = round(T / 2 * sr)
+        ceiling.append(nearer(ya[:n], yb[n : 2 * n], sr, a["captions"][0], b["captions"][0]))
+
+    def fmt(rows):
+        parts = sum(x + y for x, y in rows)
+        both = sum(x and y for x, y in rows)
+        return f"{parts}/{2 * len(rows)} parts nearer their own text, {both}/{len(rows)} stories both"
+
+    return (f"story ({T:g} s, two parts): model {fmt(ok)}; engine clips spliced (ceiling) "
+            f"{fmt(ceiling) if ceiling else '–'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
