@@ -65,6 +65,7 @@ class Conditions:
     melody: torch.Tensor | None = None
     # the planned form: sections in time order covering the piece; None: no plan
     form: tuple[Section, ...] | None = None
+    tune: bool = False  # the melody is a planned tune (musiclm.tune), not the user's
 
     def with_mulan(self, tokens: torch.Tensor) -> Conditions:
         return dataclasses.replace(self, mulan=tokens)

@@ -103,6 +103,8 @@ class GenerationOptions:
     # seconds each coarse window overlaps the previous one, crossfaded (songs.stitch);
     # None: 2.5 s for stages with windows >= 10 s, else 0; 0: consecutive windows
     overlap: float | None = None
+    # a planned tune (musiclm.tune) for pieces given no melody, for stages that take one
+    tune: bool = True
 
     def __post_init__(self) -> None:
         def bad(what: str) -> UserError:
@@ -464,6 +466,8 @@ class MusicLM:
         seeds = self._seeds(seed, len(conds))
         g = [generator(dev, s) for s in seeds]
         conds = self.with_forms(conds, seconds, seeds)
+        if options.tune and continue_from is None:
+            conds = self.with_tunes(conds, seconds, seeds)
         overlap = songs.overlap_for(self.coarse.config.window_seconds, options.overlap)
         starts = tuple(p.start for p in story) if story is not None else (0.0,)
         steps = self.plan_steps(len(conds), seconds, overlap=overlap, breaks=starts[1:])
@@ -512,6 +516,36 @@ class MusicLM:
         pieces = [songs.decode(self.codec, c) for c in codes]
         call.timings.add("decode", t0)
         return pieces
+
+    @property
+    def takes_melody(self) -> bool:
+        """Whether the stages take a per-frame melody (``generate --melody``, the tune)."""
+        return any(getattr(s.layout, "melody", False) for s in (self.semantic, self.coarse))
+
+    def with_tunes(
+        self, conditions: Sequence[Conditions], seconds: float, seeds: Sequence[int]
+    ) -> list[Conditions]:
+        """Each piece given no melody gets a planned tune over its form, in its key
+        (:func:`musiclm.tune.plan_tune`), for stages that take a melody; a piece with no
+        key gets the tune's, so key token and notes agree. Other models: unchanged."""
+        if not self.takes_melody:
+            return list(conditions)
+        from musiclm.form import plan_form
+        from musiclm.tune import plan_key, plan_tune
+
+        out = []
+        for c, s in zip(conditions, seeds):
+            if c.melody is not None or not c.form:
+                out.append(c)
+                continue
+            plan = plan_form(c.text, seconds, tempo=c.tempo, seed=s)
+            key = c.key if c.key is not None else plan_key(plan.genre, s)
+            tempo = c.tempo or plan.tempo
+            ids = plan_tune(c.form, seconds, genre=plan.genre, tempo=tempo, meter=plan.meter,
+                            key=key, seed=s)  # fmt: skip
+            melody = torch.from_numpy(ids)
+            out.append(dataclasses.replace(c, melody=melody, key=key, tempo=tempo, tune=True))
+        return out
 
     @property
     def takes_form(self) -> bool:

@@ -69,4 +69,15 @@ def plan_tune(
     return np.where(top >= 0, MELODY_PC0 + top % 12, MELODY_REST)
 
 
-__all__ = ["plan_tune"]
+def plan_key(genre: str, seed: int) -> int:
+    """A key token for a piece whose prompt states none: a tonic at random and a mode of
+    the genre's (as the engine draws them), mapped by its third (musiclm.theory)."""
+    from musiclm.data.synth.genres import GENRES
+    from musiclm.theory import PITCH_NAMES, key_index
+
+    rng = np.random.default_rng([seed, 11])
+    mode = str(rng.choice(GENRES[genre].modes))
+    return key_index(PITCH_NAMES[int(rng.integers(12))], mode)
+
+
+__all__ = ["plan_key", "plan_tune"]
