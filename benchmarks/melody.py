@@ -2,10 +2,12 @@
 
 Held-out melodies: the engine's ``only whistling`` and ``only humming`` clips of seed 88
 (``--whistle`` / ``--hum``; the same tunes in both, procedural or from music21's corpus,
-those also in ``--train`` dropped), and ``--sine`` random tunes of sine tones with
-vibrato (``musiclm.eval.melody.sine_melody``). Each melody is paired with a style prompt
-of its own (``STYLES``, in turn), and generated twice with the same seed: text only, and
-with the melody (``model.generate(..., melody=path)``, when the model takes it).
+those also in ``--train`` dropped; with ``--alone``, their melody parts rendered alone,
+as a user would hum: the clips carry a whistled or hummed harmony and drums), and
+``--sine`` random tunes of sine tones with vibrato (``musiclm.eval.melody.sine_melody``).
+Each melody is paired with a style prompt of its own (``STYLES``, in turn), and generated
+twice with the same seed: text only, and with the melody
+(``model.generate(..., melody=path)``, when the model takes it).
 
 Per row: the MusicGen chroma cosine of the output to the melody's ids
 (``musiclm.eval.melody.melody_cosine``; the ids are what ``musiclm.melody.load_melody``
@@ -33,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm.eval.melody import melody_cosine, sine_melody
+from musiclm.eval.melody import melody_cosine, render_melody_part, sine_melody
 from musiclm.io import read_audio, write_audio
 from musiclm.melody import load_melody
 from musiclm.pipeline import MusicLM
@@ -48,15 +50,16 @@ STYLES = (
 )
 
 
-def held_out(corpus: Path, n: int, exclude: set[str]) -> list[Path]:
-    """The first ``n`` clips of an engine corpus whose tune is not in ``exclude``."""
+def held_out(corpus: Path, n: int, exclude: set[str]) -> list[tuple[Path, Path]]:
+    """``(audio, midi)`` of the first ``n`` clips of an engine corpus whose tune is not in
+    ``exclude``."""
     out = []
     for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         source = r.get("melody_source", "")
         if source.startswith("music21:") and source in exclude:
             continue
-        out.append(corpus / r["audio"])
+        out.append((corpus / r["audio"], corpus / r["midi"]))
         if len(out) == n:
             break
     return out
@@ -82,6 +85,11 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="MusicLM folder (default: the bundled one)")
     ap.add_argument("--n", type=int, default=8, help="engine melodies of each kind")
     ap.add_argument("--sine", type=int, default=4, help="sine + vibrato melodies")
+    ap.add_argument(
+        "--alone",
+        action="store_true",
+        help="melody inputs: the clips' melody parts alone, not the clips (with harmony, drums)",
+    )
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -92,8 +100,13 @@ def main() -> None:
     takes_melody = "melody" in inspect.signature(model.generate).parameters
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
-    items: list[tuple[str, Path]] = [("whistled", p) for p in held_out(args.whistle, args.n, exclude)]
-    items += [("hummed", p) for p in held_out(args.hum, args.n, exclude)]
+    items: list[tuple[str, Path]] = []
+    for kind, corpus in (("whistled", args.whistle), ("hummed", args.hum)):
+        for audio_path, midi in held_out(corpus, args.n, exclude):
+            if args.alone:  # the tune alone, as a user hums it
+                audio_path = tmp / f"{kind}-{midi.stem}.wav"
+                write_audio(audio_path, render_melody_part(midi, 24000), 24000)
+            items.append((kind, audio_path))
     for i in range(args.sine):
         audio, _ = sine_melody(500 + i, args.seconds, 22050)
         write_audio(tmp / f"sine{i}.wav", audio, 22050)
@@ -123,10 +136,15 @@ def main() -> None:
         vals = [r[key] for r in rs if key in r and np.isfinite(r[key])]
         return f"{np.mean(vals):.3f}" if vals else "–"
 
-    print(f"\nmodel: {args.model or 'bundled'}; melody keyword: {'yes' if takes_melody else 'no (text only)'}; "
-          f"{args.seconds:g} s, seed {args.seed}; RTF (median) {np.median(walls) / args.seconds:.2f}\n")
-    print("| melodies | n | chroma cosine, text only | chroma cosine, with melody | "
-          "MCC, text only | MCC, with melody | the melody file's own cosine |")
+    inputs = "melody parts alone" if args.alone else "engine clips"
+    keyword = "yes" if takes_melody else "no (text only)"
+    rtf = np.median(walls) / args.seconds
+    print(f"\nmodel: {args.model or 'bundled'}; inputs: {inputs}; melody keyword: {keyword}")
+    print(f"{args.seconds:g} s, seed {args.seed}; RTF (median) {rtf:.2f}\n")
+    print(
+        "| melodies | n | chroma cosine, text only | chroma cosine, with melody | "
+        "MCC, text only | MCC, with melody | the melody file's own cosine |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for kind, rs in rows.items():
         cells = [mean(rs, k) for k in ("cos_text", "cos_melody", "mcc_text", "mcc_melody", "own")]

@@ -25,10 +25,10 @@ The trackers live in two environments (basic-pitch pins an older numpy), so each
 scores the trackers that import and merges its rows into ``--results``; the table
 printed is every row in that file::
 
-    musiclm data synth out/mel/whistle --clips 24 --seconds 10 --seed 88 --arrangement "only whistling"
-    musiclm data synth out/mel/hum --clips 24 --seconds 10 --seed 88 --arrangement "only humming"
+    musiclm data synth out/mel/whistle -n 24 --seed 88 --arrangement "only whistling"
+    musiclm data synth out/mel/hum -n 24 --seed 88 --arrangement "only humming"
     python benchmarks/melody_trackers.py --whistle out/mel/whistle --hum out/mel/hum \\
-        --set out/mel/set --results out/mel/trackers.json --trackers pesto crepe-tiny crepe-full pyin
+        --set out/mel/set --results out/mel/trackers.json --trackers pesto crepe-tiny pyin
     /path/to/other/venv/bin/python benchmarks/melody_trackers.py --set out/mel/set \\
         --results out/mel/trackers.json --trackers basic-pitch
 """
@@ -46,7 +46,7 @@ import numpy as np
 
 from musiclm.conditions import MELODY_PC0
 from musiclm.io import read_audio, write_audio, write_json_atomic
-from musiclm.melody import frame_count, ids_from_f0, loud, melody_from_midi
+from musiclm.melody import ids_from_f0, loud, melody_from_midi
 
 KINDS = (
     "whistle alone",
@@ -63,26 +63,9 @@ Track = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 # ---------------------------------------------------------------- the clip set
 
 
-def _melody_alone(mid: Path, program: int | None, sr: int) -> np.ndarray:
-    """The "(melody)" part of an engine MIDI rendered alone (in ``program`` if given)."""
-    import pretty_midi
-
-    from musiclm.data.synth.render import find_soundfont
-
-    pm = pretty_midi.PrettyMIDI(str(mid))
-    mel = [i for i in pm.instruments if i.name.endswith("(melody)")]
-    solo = pretty_midi.PrettyMIDI()
-    for inst in mel:
-        if program is not None:
-            inst.program = program
-        solo.instruments.append(inst)
-    audio = solo.fluidsynth(fs=sr, sf2_path=str(find_soundfont()))
-    return (0.5 * audio / max(1e-9, float(np.abs(audio).max()))).astype(np.float32)
-
-
 def make_set(out: Path, whistle: Path, hum: Path, clips: int, seconds: float) -> None:
     """Write the clip set: ``out/<kind>/<n>.wav`` and ``out/truth.npz`` (ids per clip)."""
-    from musiclm.eval.melody import sine_melody
+    from musiclm.eval.melody import render_melody_part, sine_melody
 
     truth: dict[str, np.ndarray] = {}
     sr = 24000
@@ -92,9 +75,9 @@ def make_set(out: Path, whistle: Path, hum: Path, clips: int, seconds: float) ->
         audio_of = {c: c / "audio" / mids[c].parent.name / (mids[c].stem + ".flac") for c in mids}
         name, program = solo[i % len(solo)]
         made = {
-            "whistle alone": (_melody_alone(mids[whistle], None, sr), mids[whistle]),
-            "hum alone": (_melody_alone(mids[hum], None, sr), mids[hum]),
-            "solo instrument": (_melody_alone(mids[hum], program, sr), mids[hum]),
+            "whistle alone": (render_melody_part(mids[whistle], sr), mids[whistle]),
+            "hum alone": (render_melody_part(mids[hum], sr), mids[hum]),
+            "solo instrument": (render_melody_part(mids[hum], sr, program), mids[hum]),
             "whistle clip": (read_audio(audio_of[whistle], sr)[0], mids[whistle]),
             "hum clip": (read_audio(audio_of[hum], sr)[0], mids[hum]),
         }
@@ -251,7 +234,10 @@ def score(tracks: dict[str, np.ndarray], set_dir: Path, clips: int) -> dict:
 
 
 def print_table(results: dict) -> None:
-    print("pitch-class accuracy on voiced frames (voicing precision / recall); speed: x real time, 1 thread\n")
+    print(
+        "pitch-class accuracy on voiced frames (voicing precision / recall); "
+        "speed: x real time, 1 thread\n"
+    )
     print("| tracker | clips per kind | " + " | ".join(KINDS) + " | speed |")
     print("|---|" + "---:|" * (len(KINDS) + 2))
     for name, row in results.items():
@@ -263,7 +249,9 @@ def print_table(results: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--set", type=Path, required=True, help="clip set folder (made if missing)")
     ap.add_argument("--whistle", type=Path, help="'only whistling' engine corpus (to make the set)")
     ap.add_argument("--hum", type=Path, help="'only humming' engine corpus (to make the set)")

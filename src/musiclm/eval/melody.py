@@ -104,4 +104,26 @@ def sine_melody(
     return audio.astype(np.float32), ids
 
 
-__all__ = ["chroma_frames", "melody_cosine", "sine_melody"]
+def render_melody_part(midi, sample_rate: int, program: int | None = None) -> np.ndarray:
+    """The melody part of an engine MIDI file (its instruments named "... (melody)") played
+    alone by FluidSynth, in ``program`` (General MIDI) if given, else its own instrument:
+    a tune as a user would hum or play it, with no accompaniment. Peak at -6 dBFS."""
+    import pretty_midi
+
+    from musiclm.data.synth.render import check_fluidsynth, find_soundfont
+
+    check_fluidsynth()
+    pm = pretty_midi.PrettyMIDI(str(midi))
+    alone = pretty_midi.PrettyMIDI()
+    for inst in pm.instruments:
+        if inst.name.endswith("(melody)"):
+            if program is not None:
+                inst.program = program
+            alone.instruments.append(inst)
+    if not alone.instruments:
+        raise ValueError(f"{midi} has no melody part")
+    audio = alone.fluidsynth(fs=sample_rate, synthesizer=str(find_soundfont()))
+    return (0.5 * audio / max(1e-9, float(np.abs(audio).max()))).astype(np.float32)
+
+
+__all__ = ["chroma_frames", "melody_cosine", "render_melody_part", "sine_melody"]
