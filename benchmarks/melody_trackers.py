@@ -95,10 +95,10 @@ def make_set(out: Path, whistle: Path, hum: Path, clips: int, seconds: float) ->
 # ---------------------------------------------------------------- the trackers
 
 
-def _pesto() -> Track:
+def _pesto(hop_ms: float) -> Track:
     from musiclm.melody import track
 
-    return track
+    return lambda audio, sr: track(audio, sr, hop_ms)
 
 
 def _crepe(model: str) -> Track:
@@ -168,7 +168,8 @@ def _basic_pitch() -> Track:
 
 
 TRACKERS: dict[str, Callable[[], Track]] = {
-    "pesto": _pesto,
+    "pesto": lambda: _pesto(10.0),
+    "pesto-20ms": lambda: _pesto(20.0),
     "crepe-tiny": lambda: _crepe("tiny"),
     "crepe-full": lambda: _crepe("full"),
     "pyin": _pyin,
