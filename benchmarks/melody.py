@@ -11,7 +11,8 @@ twice with the same seed: text only, and with the melody
 
 Per row: the MusicGen chroma cosine of the output to the melody's ids
 (``musiclm.eval.melody.melody_cosine``; the ids are what ``musiclm.melody.load_melody``
-makes of the file, looped or cut to ``--seconds``, i.e. the condition the model gets),
+makes of the file: its leading rests dropped, looped or cut to ``--seconds``, i.e. the
+condition the model gets),
 the MuLan cycle consistency (MCC: the cosine of the prompt's MuLan text embedding and the
 output's audio embedding, as ``musiclm eval``), and the melody file's own cosine (what
 a piece that plays exactly the input would score). Issue 16's goals: cosine >= 0.55 with
@@ -37,7 +38,7 @@ import torch
 
 from musiclm.eval.melody import melody_cosine, render_melody_part, sine_melody
 from musiclm.io import read_audio, write_audio
-from musiclm.melody import load_melody
+from musiclm.melody import frame_count, load_melody, melody_ids
 from musiclm.pipeline import MusicLM
 
 STYLES = (
@@ -117,8 +118,11 @@ def main() -> None:
     walls: list[float] = []
     for j, (kind, path) in enumerate(items):
         text = STYLES[j % len(STYLES)]
-        ids = load_melody(path, seconds=args.seconds)
-        row = {"own": melody_cosine(ids, *read_audio(path))}
+        ids = load_melody(path, seconds=args.seconds)  # the condition: trimmed, looped or cut
+        audio, audio_sr = read_audio(path)
+        # the file against its own ids, untrimmed (so in time with it)
+        own = melody_ids(audio, audio_sr, frame_count(len(audio) / audio_sr))
+        row = {"own": melody_cosine(own, audio, audio_sr)}
         modes = {"text": {}} | ({"melody": {"melody": str(path)}} if takes_melody else {})
         for mode, extra in modes.items():
             t0 = time.perf_counter()

@@ -224,3 +224,12 @@ def test_melody_tempo_of_a_tune_on_a_beat():
     est = melody_tempo(audio, sr)
     assert est is not None and min(abs(est * f - bpm) / bpm for f in (0.5, 1, 2)) < 0.05
     assert melody_tempo(np.zeros(sr * 4, np.float32), sr) is None
+
+
+def test_the_torchaudio_stand_in_fails_loudly_on_use():
+    from musiclm.melody import _TorchaudioStandIn
+
+    stand_in = _TorchaudioStandIn("torchaudio")
+    with pytest.raises(ImportError, match="torchaudio.load"):
+        stand_in.load("x.wav")
+    assert not hasattr(stand_in, "__path__")  # not a package: submodule imports fail too

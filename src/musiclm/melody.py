@@ -150,10 +150,10 @@ def loud(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
     ``audio``: trackers are confident on reverb tails and breath noise, which are rests."""
     import librosa
 
-    hop = max(1, int(sample_rate * HOP_MS / 1000))
+    hop = max(1, int(sample_rate * 0.01))
     rms = librosa.feature.rms(
         y=np.asarray(audio, np.float32), frame_length=4 * hop, hop_length=hop
-    )[0]
+    )[0]  # 40 ms windows every 10 ms
     db = 20 * np.log10(np.maximum(rms, 1e-10))
     at = np.clip(np.round(np.asarray(times) * sample_rate / hop).astype(int), 0, len(db) - 1)
     return db[at] > db.max() - GATE_DB
@@ -225,7 +225,8 @@ def load_melody(
 
 
 def read_melody_audio(source, sample_rate: int | None = None) -> tuple[np.ndarray, int, str]:
-    """A user's melody audio, checked: ``(mono float32, rate, a name for messages)``."""
+    """A user's melody audio, checked as :func:`load_melody` says: ``(mono float32, rate,
+    a name for messages)``. For its tempo too: ``melody_tempo(*read_melody_audio(p)[:2])``."""
     from musiclm.io import as_mono, audio_info, check_rate, read_audio
 
     if isinstance(source, str | os.PathLike):
@@ -280,4 +281,5 @@ __all__ = [
     "melody_from_midi",
     "melody_ids",
     "melody_tempo",
+    "read_melody_audio",
 ]
