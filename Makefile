@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml scripts/install_system_deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[dev,ui]'
+	# PESTO, the melody tracker (docs/melody.md), without torchaudio: PyPI's torchaudio is
+	# a CUDA build that fails to load beside the CPU torch, and PESTO uses it only to read files
+	$(BIN)/pip install -q --no-deps 'pesto-pitch==2.0.1'
 	touch $@
 
 demo: setup

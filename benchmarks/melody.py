@@ -1,0 +1,159 @@
+"""Does generation follow a hummed melody while the text keeps the style? Issue 16's table.
+
+Held-out melodies: the engine's ``only whistling`` and ``only humming`` clips of seed 88
+(``--whistle`` / ``--hum``; the same tunes in both, procedural or from music21's corpus,
+those also in ``--train`` dropped; with ``--alone``, their melody parts rendered alone,
+as a user would hum: the clips carry a whistled or hummed harmony and drums), and
+``--sine`` random tunes of sine tones with vibrato (``musiclm.eval.melody.sine_melody``).
+Each melody is paired with a style prompt of its own (``STYLES``, in turn), and generated
+twice with the same seed: text only, and with the melody
+(``model.generate(..., melody=path)``, when the model takes it).
+
+Per row: the MusicGen chroma cosine of the output to the melody's ids
+(``musiclm.eval.melody.melody_cosine``; the ids are what ``musiclm.melody.load_melody``
+makes of the file: its leading rests dropped, looped or cut to ``--seconds``, i.e. the
+condition the model gets),
+the MuLan cycle consistency (MCC: the cosine of the prompt's MuLan text embedding and the
+output's audio embedding, as ``musiclm eval``), and the melody file's own cosine (what
+a piece that plays exactly the input would score). Issue 16's goals: cosine >= 0.55 with
+the melody and >= 0.2 above text only; MCC within 0.05 of text only; RTF <= 1.
+
+    python benchmarks/melody.py --whistle out/mel/whistle --hum out/mel/hum [--model DIR] \\
+        [--n 8] [--sine 4] [--train out/corpus]
+
+Before the melody-conditioned stages exist, the "with melody" columns are blank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musiclm.eval.melody import melody_cosine, render_melody_part, sine_melody
+from musiclm.io import read_audio, write_audio
+from musiclm.melody import frame_count, load_melody, melody_ids
+from musiclm.pipeline import MusicLM
+
+STYLES = (
+    "a jazz trio with piano, double bass and brushed drums",
+    "an orchestral piece with strings and french horn",
+    "lofi hip hop with a mellow electric piano and vinyl crackle",
+    "an acoustic folk song with guitar and fiddle",
+    "an upbeat synthpop track with bright synth leads",
+    "a reggae tune with organ skank and a deep bass",
+)
+
+
+def held_out(corpus: Path, n: int, exclude: set[str]) -> list[tuple[Path, Path]]:
+    """``(audio, midi)`` of the first ``n`` clips of an engine corpus whose tune is not in
+    ``exclude``."""
+    out = []
+    for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        source = r.get("melody_source", "")
+        if source.startswith("music21:") and source in exclude:
+            continue
+        out.append((corpus / r["audio"], corpus / r["midi"]))
+        if len(out) == n:
+            break
+    return out
+
+
+def train_sources(corpora: list[Path]) -> set[str]:
+    """The corpus tunes (music21 sources) in training corpora; procedural tunes are new
+    for every (seed, clip) and never repeat."""
+    seen = set()
+    for c in corpora:
+        for line in (c / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+            seen.add(json.loads(line).get("melody_source", ""))
+    return seen
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--whistle", type=Path, required=True, help="'only whistling' corpus, seed 88")
+    ap.add_argument("--hum", type=Path, required=True, help="'only humming' corpus, seed 88")
+    ap.add_argument("--train", type=Path, nargs="*", default=[], help="corpora trained on")
+    ap.add_argument("--model", default=None, help="MusicLM folder (default: the bundled one)")
+    ap.add_argument("--n", type=int, default=8, help="engine melodies of each kind")
+    ap.add_argument("--sine", type=int, default=4, help="sine + vibrato melodies")
+    ap.add_argument(
+        "--alone",
+        action="store_true",
+        help="melody inputs: the clips' melody parts alone, not the clips (with harmony, drums)",
+    )
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = MusicLM.from_pretrained(args.model)
+    takes_melody = "melody" in inspect.signature(model.generate).parameters
+    exclude = train_sources(args.train)
+    tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
+    items: list[tuple[str, Path]] = []
+    for kind, corpus in (("whistled", args.whistle), ("hummed", args.hum)):
+        for audio_path, midi in held_out(corpus, args.n, exclude):
+            if args.alone:  # the tune alone, as a user hums it
+                audio_path = tmp / f"{kind}-{midi.stem}.wav"
+                write_audio(audio_path, render_melody_part(midi, 24000), 24000)
+            items.append((kind, audio_path))
+    for i in range(args.sine):
+        audio, _ = sine_melody(500 + i, args.seconds, 22050)
+        write_audio(tmp / f"sine{i}.wav", audio, 22050)
+        items.append(("sine + vibrato", tmp / f"sine{i}.wav"))
+
+    sr = model.sample_rate
+    rows: dict[str, list[dict]] = {}
+    walls: list[float] = []
+    for j, (kind, path) in enumerate(items):
+        text = STYLES[j % len(STYLES)]
+        ids = load_melody(path, seconds=args.seconds)  # the condition: trimmed, looped or cut
+        audio, audio_sr = read_audio(path)
+        # the file against its own ids, untrimmed (so in time with it)
+        own = melody_ids(audio, audio_sr, frame_count(len(audio) / audio_sr))
+        row = {"own": melody_cosine(own, audio, audio_sr)}
+        modes = {"text": {}} | ({"melody": {"melody": str(path)}} if takes_melody else {})
+        for mode, extra in modes.items():
+            t0 = time.perf_counter()
+            y = model.generate([text], args.seconds, args.seed + j, **extra)[0]
+            walls.append(time.perf_counter() - t0)
+            emb_t, emb_a = model.mulan.embed_text([text])[0], model.mulan.embed_audio(y, sr)
+            row[f"cos_{mode}"] = melody_cosine(ids, y, sr)
+            row[f"mcc_{mode}"] = float(np.dot(emb_t, emb_a))
+        rows.setdefault(kind, []).append(row)
+        print(f"{kind:15s} {path.name:22s} {json.dumps({k: round(v, 3) for k, v in row.items()})}")
+
+    rows["all"] = [r for k in list(rows) for r in rows[k]]
+
+    def mean(rs: list[dict], key: str) -> str:
+        vals = [r[key] for r in rs if key in r and np.isfinite(r[key])]
+        return f"{np.mean(vals):.3f}" if vals else "–"
+
+    inputs = "melody parts alone" if args.alone else "engine clips"
+    keyword = "yes" if takes_melody else "no (text only)"
+    rtf = np.median(walls) / args.seconds
+    print(f"\nmodel: {args.model or 'bundled'}; inputs: {inputs}; melody keyword: {keyword}")
+    print(f"{args.seconds:g} s, seed {args.seed}; RTF (median) {rtf:.2f}\n")
+    print(
+        "| melodies | n | chroma cosine, text only | chroma cosine, with melody | "
+        "MCC, text only | MCC, with melody | the melody file's own cosine |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for kind, rs in rows.items():
+        cells = [mean(rs, k) for k in ("cos_text", "cos_melody", "mcc_text", "mcc_melody", "own")]
+        print(f"| {kind} | {len(rs)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

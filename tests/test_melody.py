@@ -1,0 +1,235 @@
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile as sf
+
+from musiclm.conditions import MELODY_PC0, MELODY_RATE, MELODY_REST
+from musiclm.errors import UserError
+from musiclm.eval.melody import sine_melody
+from musiclm.melody import (
+    MAX_SECONDS,
+    frame_count,
+    ids_from_f0,
+    load_melody,
+    melody_from_midi,
+    melody_ids,
+    melody_tempo,
+)
+
+SR = 22050
+
+
+def _f0_track(midi_per_frame: list[float | None], hop: float = 0.01):
+    """A tracker's output: 4 tracker frames per melody frame, ``None`` = unvoiced."""
+    rows = [m for m in midi_per_frame for _ in range(round(1 / MELODY_RATE / hop))]
+    f0 = np.array([0.0 if m is None else 440 * 2 ** ((m - 69) / 12) for m in rows])
+    return np.arange(len(rows)) * hop, f0, f0 > 0
+
+
+def _accuracy(est: np.ndarray, ref: np.ndarray) -> float:
+    voiced = ref >= MELODY_PC0
+    return float((est[voiced] == ref[voiced]).mean())
+
+
+# ---------------------------------------------------------------- f0 -> ids
+
+
+def test_ids_from_f0_are_pitch_classes_and_rests():
+    times, f0, voiced = _f0_track([60, 60, None, None, 64, 67, 67, 71])
+    ids = ids_from_f0(times, f0, voiced, 8)
+    assert ids.dtype == np.int64
+    assert ids.tolist() == [
+        MELODY_PC0 + 0, MELODY_PC0 + 0, MELODY_REST, MELODY_REST,
+        MELODY_PC0 + 4, MELODY_PC0 + 7, MELODY_PC0 + 7, MELODY_PC0 + 11,
+    ]  # fmt: skip
+
+
+def test_ids_from_f0_ignore_octave_and_tuning():
+    tune = [60, 62, 64, 65, 67, 69, 71, 72] * 3
+    ref = ids_from_f0(*_f0_track(tune), len(tune))
+    for shift in (-12, 12, 24):  # an octave down, up, two up
+        assert (ids_from_f0(*_f0_track([m + shift for m in tune]), len(tune)) == ref).all()
+    # a singer 40 cents flat (nearer the wrong semitone below than 0 cents off)
+    flat = ids_from_f0(*_f0_track([m - 0.4 for m in tune]), len(tune))
+    assert (flat == ref).all()
+    # not key-relative: the tune a tone higher has other ids
+    up = ids_from_f0(*_f0_track([m + 2 for m in tune]), len(tune))
+    assert (up == np.where(ref >= MELODY_PC0, MELODY_PC0 + (ref - MELODY_PC0 + 2) % 12, ref)).all()
+
+
+def test_ids_from_f0_remove_one_frame_blips_and_pad_to_length():
+    ids = ids_from_f0(*_f0_track([60, 60, 61, 60, 60]), 10)
+    assert ids[:5].tolist() == [MELODY_PC0] * 5
+    assert (ids[5:] == MELODY_REST).all()
+    # two frames of a new note are a note, not a blip
+    ids = ids_from_f0(*_f0_track([60, 60, 62, 62, 60]), 5)
+    assert ids.tolist() == [MELODY_PC0] * 2 + [MELODY_PC0 + 2] * 2 + [MELODY_PC0]
+
+
+def test_ids_from_f0_of_nothing_voiced_is_all_rests():
+    times = np.arange(100) * 0.01
+    ids = ids_from_f0(times, np.zeros(100), np.zeros(100, bool), 25)
+    assert (ids == MELODY_REST).all() and len(ids) == 25
+
+
+# ---------------------------------------------------------------- MIDI -> ids
+
+
+def _midi(tmp_path, melody_name: str = "flute (melody)"):
+    pm = pretty_midi.PrettyMIDI()
+    mel = pretty_midi.Instrument(program=73, name=melody_name)
+    mel.notes += [
+        pretty_midi.Note(velocity=90, pitch=72, start=0.0, end=0.5),  # C5
+        pretty_midi.Note(velocity=90, pitch=64, start=0.5, end=1.0),  # E4 ...
+        pretty_midi.Note(velocity=90, pitch=67, start=0.5, end=1.0),  # ... with G4 above
+    ]
+    harm = pretty_midi.Instrument(program=0, name="piano (harmony)")
+    harm.notes.append(pretty_midi.Note(velocity=90, pitch=83, start=0.0, end=2.0))  # B5
+    drums = pretty_midi.Instrument(program=0, is_drum=True, name="kit (drums)")
+    drums.notes.append(pretty_midi.Note(velocity=90, pitch=36, start=0.0, end=2.0))
+    pm.instruments += [mel, harm, drums]
+    path = tmp_path / "score.mid"
+    pm.write(str(path))
+    return path, pm
+
+
+def test_melody_from_midi_reads_the_melody_part_only(tmp_path):
+    path, pm = _midi(tmp_path)
+    ids = melody_from_midi(path, 2.0)
+    assert len(ids) == frame_count(2.0) == 50
+    assert (ids[:12] == MELODY_PC0 + 0).all()  # C, not the harmony's B above it
+    assert (ids[13:25] == MELODY_PC0 + 7).all()  # the highest melody note: G
+    assert (ids[25:] == MELODY_REST).all()
+    assert (melody_from_midi(pm, 2.0) == ids).all()  # a PrettyMIDI works too
+
+
+def test_melody_from_midi_without_a_named_melody_takes_the_top_line(tmp_path):
+    path, _ = _midi(tmp_path, melody_name="flute")
+    ids = melody_from_midi(path, 2.0)
+    assert (ids == MELODY_PC0 + 11).all()  # the piano's B sounds above all, drums ignored
+
+
+def test_melody_from_midi_refuses_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi at all")
+    with pytest.raises(UserError, match="not a readable MIDI"):
+        melody_from_midi(bad, 2.0)
+
+
+# ---------------------------------------------------------------- audio -> ids
+
+
+def test_melody_ids_track_a_sine_tune_with_vibrato():
+    audio, ref = sine_melody(10, 6.0, SR)
+    # a second of silence either side: rests the tracker must leave alone
+    audio = np.pad(audio, SR)
+    ref = np.pad(ref, MELODY_RATE, constant_values=MELODY_REST)
+    ids = melody_ids(audio, SR)
+    assert ids.shape == ref.shape and ids.dtype == np.int64
+    assert _accuracy(ids, ref) > 0.8
+    assert (ids[ref == MELODY_REST] == MELODY_REST).mean() > 0.8  # rests stay rests
+
+
+def test_melody_ids_are_robust_to_octave_timbre_and_sample_rate():
+    audio, ref = sine_melody(11, 6.0, 16000, low=45, high=57, harmonics=6)  # low, hummed
+    assert _accuracy(melody_ids(audio, 16000, len(ref)), ref) > 0.75
+    audio, ref = sine_melody(11, 6.0, 44100, low=69, high=88)  # high, whistled
+    assert _accuracy(melody_ids(audio, 44100, len(ref)), ref) > 0.75
+
+
+# ---------------------------------------------------------------- load_melody
+
+
+def _write(path, audio, sr=SR):
+    sf.write(str(path), audio, sr)
+    return path
+
+
+def test_load_melody_loops_a_short_tune_and_cuts_a_long_one(tmp_path):
+    audio, _ = sine_melody(12, 3.0, SR)
+    ids = load_melody(_write(tmp_path / "hum.wav", audio), seconds=10.0)
+    assert ids.shape == (250,) and ids.dtype == np.int64
+    tune = melody_ids(audio, SR)
+    voiced = np.flatnonzero(tune >= MELODY_PC0)
+    tune = tune[voiced[0] : voiced[-1] + 1]  # looped without its leading/trailing rests
+    assert (ids == np.resize(tune, 250)).all()
+    cut = load_melody(tmp_path / "hum.wav", seconds=1.0)
+    assert (cut == ids[:25]).all()
+
+
+def test_load_melody_takes_stereo_arrays_and_any_rate(tmp_path):
+    audio, _ = sine_melody(13, 3.0, 48000)
+    mono = load_melody(_write(tmp_path / "m.wav", audio, 48000), seconds=4.0)
+    stereo = load_melody(
+        _write(tmp_path / "s.flac", np.stack([audio, audio], 1), 48000), seconds=4.0
+    )
+    assert (mono == stereo).all()
+    assert (load_melody(np.stack([audio, audio]), 48000, seconds=4.0) == mono).all()
+    low, _ = sine_melody(13, 3.0, 8000)
+    assert (load_melody(low, 8000, seconds=4.0) >= MELODY_PC0).mean() > 0.5
+
+
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("missing", "not found"),
+        ("empty", "is empty"),
+        ("corrupt", "cannot read audio"),
+        ("silent", "is silent"),
+        ("short", "at least 0.5 s"),
+        ("long", "the most is 5 minutes"),
+        ("noise", "no melody heard"),
+    ],
+)
+def test_load_melody_refuses_bad_files_in_one_line(tmp_path, case, match):
+    path = tmp_path / f"{case}.wav"
+    rng = np.random.default_rng(0)
+    if case == "empty":
+        path.write_bytes(b"")
+    elif case == "corrupt":
+        path.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" * 10)
+    elif case == "silent":
+        _write(path, np.zeros(SR * 2, np.float32))
+    elif case == "short":
+        _write(path, sine_melody(0, 0.1, SR)[0])
+    elif case == "long":  # 20 minutes, written at a low rate to stay small
+        _write(path, np.zeros(int(1000 * 60 * 20), np.float32) + 0.1, 1000)
+    elif case == "noise":
+        _write(path, (0.3 * rng.standard_normal(SR * 2)).astype(np.float32))
+    with pytest.raises(UserError, match=match) as e:
+        load_melody(path, seconds=10.0)
+    assert "\n" not in str(e.value)
+
+
+def test_load_melody_refuses_bad_arrays():
+    with pytest.raises(UserError, match="sample_rate"):
+        load_melody(np.ones(SR, np.float32), seconds=5.0)
+    with pytest.raises(UserError, match="at least"):
+        load_melody(np.ones(100, np.float32), SR, seconds=5.0)
+    with pytest.raises(UserError, match="minutes"):
+        load_melody(np.ones(int(8000 * (MAX_SECONDS + 1)), np.float32), 8000, seconds=5.0)
+    with pytest.raises(UserError, match="NaN"):
+        load_melody(np.full(SR, np.nan, np.float32), SR, seconds=5.0)
+
+
+def test_melody_tempo_of_a_tune_on_a_beat():
+    sr, bpm = 22050, 120.0
+    beat = 60 / bpm
+    t = np.arange(int(8 * sr)) / sr
+    pitch = 60 + 2 * (np.floor(t / beat) % 4)  # a new note on every beat
+    env = np.exp(-(t % beat) * 8)  # plucked: an onset per beat
+    audio = (0.3 * env * np.sin(2 * np.pi * np.cumsum(440 * 2 ** ((pitch - 69) / 12)) / sr)).astype(
+        np.float32
+    )
+    est = melody_tempo(audio, sr)
+    assert est is not None and min(abs(est * f - bpm) / bpm for f in (0.5, 1, 2)) < 0.05
+    assert melody_tempo(np.zeros(sr * 4, np.float32), sr) is None
+
+
+def test_the_torchaudio_stand_in_fails_loudly_on_use():
+    from musiclm.melody import _TorchaudioStandIn
+
+    stand_in = _TorchaudioStandIn("torchaudio")
+    with pytest.raises(ImportError, match="torchaudio.load"):
+        stand_in.load("x.wav")
+    assert not hasattr(stand_in, "__path__")  # not a package: submodule imports fail too
