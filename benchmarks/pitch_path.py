@@ -31,27 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclm.conditions import MELODY_PC0, MELODY_RATE
 from musiclm.eval.codec import metrics
+from musiclm.eval.melody import melody_cosine
 from musiclm.eval.music import key_fit, normalise_key
 from musiclm.io import read_audio
 from musiclm.pipeline import GenerationOptions, MusicLM, _Call
-
-
-def melody_cosine(ids: np.ndarray, audio: np.ndarray, sr: int) -> float:
-    """Mean cosine of the melody's one-hot pitch class and the audio's normalised chroma
-    over the melody's voiced frames (MusicGen, arXiv 2306.05284 §4)."""
-    import librosa
-
-    hop = sr // MELODY_RATE
-    chroma = librosa.feature.chroma_stft(y=audio.astype(np.float32), sr=sr, hop_length=hop)
-    n = min(chroma.shape[1], len(ids))
-    voiced = np.flatnonzero(ids[:n] >= MELODY_PC0)
-    if not len(voiced):
-        return float("nan")
-    c = chroma[:, voiced]
-    c = c / (np.linalg.norm(c, axis=0, keepdims=True) + 1e-9)
-    return float(np.mean(c[ids[voiced] - MELODY_PC0, np.arange(len(voiced))]))
 
 
 def main() -> None:

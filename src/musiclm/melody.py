@@ -104,10 +104,11 @@ def _pesto(hop_ms: float = HOP_MS):
     never ask of it; where torchaudio is missing or broken (PyPI's torchaudio wheels are
     CUDA builds and fail to load beside a CPU torch), a stand-in module satisfies that
     import and fails loudly if anything does use it."""
+    stand_in = None
     try:
         import torchaudio  # noqa: F401
     except (ImportError, OSError):
-        sys.modules["torchaudio"] = _TorchaudioStandIn("torchaudio")
+        stand_in = sys.modules["torchaudio"] = _TorchaudioStandIn("torchaudio")
     try:
         import pesto
     except ImportError:
@@ -115,6 +116,9 @@ def _pesto(hop_ms: float = HOP_MS):
             "melody conditioning needs the pitch tracker PESTO: "
             "run make setup, or pip install pesto-pitch"
         ) from None
+    finally:  # only pesto's import needs it: other packages probe for torchaudio
+        if stand_in is not None and sys.modules.get("torchaudio") is stand_in:
+            del sys.modules["torchaudio"]
     model = pesto.load_model("mir-1k_g7", step_size=hop_ms, sampling_rate=TRACK_RATE)
     return model.eval()
 
@@ -188,13 +192,18 @@ def melody_from_midi(midi, seconds: float) -> np.ndarray:
             raise UserError(f"{midi}: not a readable MIDI file ({e})") from None
     pitched = [i for i in midi.instruments if not i.is_drum]
     parts = [i for i in pitched if i.name.endswith("(melody)")] or pitched
-    n = frame_count(seconds)
-    top = np.full(n, -1)
-    centres = (np.arange(n) + 0.5) / MELODY_RATE
-    for inst in parts:
-        for note in inst.notes:
-            on = (centres >= note.start) & (centres < note.end)
-            top[on] = np.maximum(top[on], note.pitch)
+    return top_note_ids((n for inst in parts for n in inst.notes), frame_count(seconds))
+
+
+def top_note_ids(notes, frames: int) -> np.ndarray:
+    """Melody ids ``(frames,)`` of MIDI ``notes`` (with ``start``, ``end`` in seconds and
+    ``pitch``): the pitch class of the highest note sounding at each frame's centre, a
+    rest where none is."""
+    top = np.full(frames, -1, np.int64)
+    centres = (np.arange(frames) + 0.5) / MELODY_RATE
+    for note in notes:
+        on = (centres >= note.start) & (centres < note.end)
+        top[on] = np.maximum(top[on], note.pitch)
     return np.where(top >= 0, MELODY_PC0 + top % 12, MELODY_REST).astype(np.int64)
 
 
@@ -282,4 +291,5 @@ __all__ = [
     "melody_ids",
     "melody_tempo",
     "read_melody_audio",
+    "top_note_ids",
 ]

@@ -647,7 +647,8 @@ class MusicLM:
         fade = max(1, round(songs.FADE * overlap * rate))
         out = []
         for c in codes:
-            audio = [self.codec.batch_decode(c[None, :, a:b])[0] for a, b in zip(bounds, bounds[1:])]
+            spans = zip(bounds, bounds[1:])
+            audio = [self.codec.batch_decode(c[None, :, a:b])[0] for a, b in spans]
             out.append(songs.stitch(audio, wins, fade, self.codec.hop_length, total))
         call.timings.add("decode", t0)
         return out

@@ -256,7 +256,8 @@ def score_melody(path, seconds: float) -> np.ndarray:
     (MELODY_NONE) throughout if the score has no melody part."""
     import pretty_midi
 
-    from musiclm.conditions import MELODY_NONE, MELODY_PC0, MELODY_RATE, MELODY_REST
+    from musiclm.conditions import MELODY_NONE, MELODY_RATE
+    from musiclm.melody import top_note_ids
 
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
@@ -266,12 +267,7 @@ def score_melody(path, seconds: float) -> np.ndarray:
     n = math.ceil(seconds * MELODY_RATE)
     if not parts:
         return np.full(n, MELODY_NONE, np.int64)
-    top = np.full(n, -1, np.int64)
-    centre = (np.arange(n) + 0.5) / MELODY_RATE
-    for note in (x for p in parts for x in p.notes):
-        on = (centre >= note.start) & (centre < note.end)
-        top[on] = np.maximum(top[on], note.pitch)
-    return np.where(top >= 0, MELODY_PC0 + top % 12, MELODY_REST)
+    return top_note_ids((x for p in parts for x in p.notes), n)
 
 
 KINDS: dict[str, type[TokenKind]] = {
