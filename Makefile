@@ -12,7 +12,8 @@ SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
 .SECONDARY:  # the targets below are steps, not files to clean up
 .PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 mulan semantic codec-bench \
-	corpus-more seed-corpus tokens v1-stages stage-semantic stage-coarse stage-fine stages model model-bench clean
+	corpus-more seed-corpus tokens v1-stages stage-semantic stage-coarse stage-fine stages model model-bench clean \
+	corpus-melody corpus-songs tokens-mf stage-semantic-mf stage-coarse-mf stages-mf
 
 setup: $(VENV)/.installed
 
@@ -154,6 +155,44 @@ stage-fine: tokens v1-stages
 		--init-from $(V1_STAGES)/fine --out out/stage_fine $$(test -d out/stage_fine && echo --resume) \
 		--export out/stage_fine/final
 stages: stage-coarse stage-fine
+
+# Melody, form and timing (docs/melody.md, docs/songs.md): 3,000 fresh 10 s clips (their
+# MIDI gives each frame's melody note) and 117 whole songs of 30 s to 5 min (their
+# manifests give the sections), seeds never used elsewhere; validation from two more seeds.
+corpus-melody: setup
+	$(BIN)/musiclm data synth out/mel --clips 3000 --seconds 10 --seed 21 --workers 2 -q
+	$(BIN)/musiclm data synth out/val_mel --clips 150 --seconds 10 --seed 22 --workers 2 -q
+corpus-songs: setup
+	$(BIN)/musiclm data synth out/songs_30 --clips 40 --seconds 30 --seed 31 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_60 --clips 30 --seconds 60 --seed 32 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_120 --clips 20 --seconds 120 --seed 33 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_180 --clips 15 --seconds 180 --seed 34 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_300 --clips 12 --seconds 300 --seed 35 --workers 2 -q
+	$(BIN)/musiclm data synth out/val_songs --clips 8 --seconds 90 --seed 36 --workers 2 -q
+tokens-mf: corpus-melody corpus-songs
+	$(BIN)/musiclm data merge out/mf out/mel out/songs_30 out/songs_60 out/songs_120 out/songs_180 out/songs_300
+	$(BIN)/musiclm data merge out/valmf out/val_mel out/val_songs
+	$(BIN)/musiclm tokenize out/valmf -o out/tokval --kinds $(TOKEN_KINDS),melody,form --codec $(STAGE_CODEC) --workers 2 -q
+	$(BIN)/musiclm tokenize out/mf -o out/tok --kinds $(TOKEN_KINDS),melody,form --codec $(STAGE_CODEC) --workers 2
+
+# The semantic and coarse stages that take the melody (per frame, dropped for half the
+# examples so text alone still works), the section and the time to the end, warm-started
+# from the stages above (MF_SEMANTIC_INIT, MF_COARSE_INIT: the bundled first bundle's
+# semantic stage and `make stage-coarse`'s coarse stage; pass the bundled copies to skip
+# retraining those). The fine stage takes neither and stays. Resumable.
+MF_SEMANTIC_INIT ?= $(V1_STAGES)/semantic
+MF_COARSE_INIT ?= out/stage_coarse/final
+MF_SEMANTIC_STEPS ?= 600
+MF_COARSE_STEPS ?= 300
+MF_ARGS = --tokens out/tok --val out/tokval -c tiny --seed 0 --mulan-levels $(MULAN_LEVELS) \
+	--text-cond $(TEXT_COND) --fp16 --attributes --beats --melody --form --per-window --lr 3e-4
+stage-semantic-mf: tokens-mf
+	$(BIN)/musiclm stage train semantic $(MF_ARGS) --steps $(MF_SEMANTIC_STEPS) \
+		--init-from $(MF_SEMANTIC_INIT) --out out/s1 $$(test -d out/s1 && echo --resume) --export out/s1/final
+stage-coarse-mf: tokens-mf
+	$(BIN)/musiclm stage train coarse $(MF_ARGS) --coarse-levels 4 --fine-levels 4 --steps $(MF_COARSE_STEPS) \
+		--init-from $(MF_COARSE_INIT) --out out/c1 $$(test -d out/c1 && echo --resume) --export out/c1/final
+stages-mf: stage-semantic-mf stage-coarse-mf
 
 # The bundled text-to-music model: the three stages beside codec v2 and the bundled MuLan
 # (pipeline.json points at them). `make corpus codec-v2 mulan semantic model` retrains all

@@ -1,6 +1,8 @@
 """The import graph of ``musiclm``: packages form layers, nothing imports back up.
 
 Imports inside functions count too: a lazy import is still a dependency, only a later one.
+Only imports under ``if TYPE_CHECKING:`` are left out: they never run, they only name a type
+for the checker (how :mod:`musiclm.continuation` names the ``MusicLM`` that calls it).
 """
 
 from __future__ import annotations
@@ -20,13 +22,27 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _without_type_checking(tree: ast.Module) -> ast.Module:
+    """The tree less its ``if TYPE_CHECKING:`` blocks (their ``else`` branches kept)."""
+
+    class Drop(ast.NodeTransformer):
+        def visit_If(self, node: ast.If):
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else getattr(test, "attr", None)
+            if name == "TYPE_CHECKING":
+                return node.orelse or None
+            return self.generic_visit(node)
+
+    return Drop().visit(tree)
+
+
 def _imports(path: Path) -> set[str]:
     """``musiclm`` modules a file imports, anywhere in it (names resolved to modules)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     here = _module(path)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
     out = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(_without_type_checking(tree)):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -113,6 +129,8 @@ def test_no_module_imports_one_that_imports_it_back():
         ("musiclm.tokens", "musiclm.stages"),
         ("musiclm.theory", "musiclm.data"),
         ("musiclm.theory", "musiclm.stages"),
+        ("musiclm.analysis", "musiclm.eval"),
+        ("musiclm.analysis", "musiclm.pipeline"),
     ],
 )
 def test_shared_low_modules_import_none_of_their_users(low, high):
@@ -140,3 +158,17 @@ def test_the_generate_path_runs_top_to_bottom():
     down("musiclm.pipeline", ())
     assert order[-1] == "musiclm.pipeline"
     assert "musiclm.training.trainer" not in seen  # generating needs no trainer
+
+
+def test_only_type_checking_imports_are_left_out(tmp_path):
+    src = (
+        "from typing import TYPE_CHECKING\n"
+        "import musiclm.io\n"
+        "if TYPE_CHECKING:\n    from musiclm.pipeline import MusicLM\n"
+        "else:\n    from musiclm import theory\n"
+        "def f():\n    from musiclm.eval import music\n"
+    )
+    tree = _without_type_checking(ast.parse(src))
+    names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert names == {"typing", "musiclm.io", "musiclm", "musiclm.eval"}

@@ -10,7 +10,7 @@ AudioLM and MusicLM are continuation models at heart (arXiv 2209.03143 §4.1, 23
   folded to mono; refused when missing, empty, unreadable, silent, shorter than
   :data:`MIN_PROMPT_S` or longer than :data:`MAX_PROMPT_S`. Its semantic tokens (the
   semantic tokenizer), codec codes (all levels the stages make), MuLan *audio* tokens,
-  tempo (librosa's beat tracker) and key (key profiles, :func:`musiclm.eval.music.key_fit`)
+  tempo (librosa's beat tracker) and key (key profiles, :func:`musiclm.analysis.key_fit`)
   are read once, over its whole frames.
 - **Conditions** (:func:`conditions`): a text's MuLan tokens when there is a text, else
   the prompt's audio tokens (what the stages were trained on); tempo and key as given,
@@ -148,7 +148,7 @@ def check_seconds(prompt_seconds: float, seconds: float) -> None:
 def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
     """Read and encode a continuation prompt for ``model`` (see the module docstring).
     ``sample_rate``: the rate of an array ``source`` (default: the model's)."""
-    from musiclm.eval.music import key_fit
+    from musiclm.analysis import key_fit
 
     if isinstance(source, Prompt):
         return source
@@ -178,7 +178,7 @@ def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
 
 def prompt_tempo(audio: np.ndarray, sample_rate: int) -> float:
     """The prompt's tempo in bpm: librosa's onset-autocorrelation estimate, the one its
-    beat tracker (:func:`musiclm.eval.music.estimate_tempo`) starts from, without the
+    beat tracker (:func:`musiclm.analysis.estimate_tempo`) starts from, without the
     beat search, whose numba compilation took ~40 s per process on our CPU; on 12 engine
     clips the two agreed on 10 (the tracker found no beat in one)."""
     import librosa

@@ -273,7 +273,7 @@ def melody_tempo(audio: np.ndarray, sample_rate: int) -> float | None:
     """The melody's tempo in bpm by librosa's beat tracker, or None when it finds no beat
     or one outside the tempos a prompt may state (``conditions.MIN_TEMPO..MAX_TEMPO``)."""
     from musiclm.conditions import MAX_TEMPO, MIN_TEMPO
-    from musiclm.eval.music import estimate_tempo
+    from musiclm.analysis import estimate_tempo
 
     bpm = estimate_tempo(audio, sample_rate)
     return round(bpm, 1) if MIN_TEMPO <= bpm <= MAX_TEMPO else None

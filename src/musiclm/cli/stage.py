@@ -133,8 +133,8 @@ def train(
         raise UserError("--beats needs --attributes (the beat grid comes from the tempo)")
     checks.number("--melody-dropout", melody_dropout, low=0, high=1)
     cfg = stage_config(kind, config, pattern=pattern, attributes=attributes, beats=beats,
-                       text_cond=text_cond, melody=melody, form=form, **layout)  # fmt: skip
-    cfg.melody_dropout, cfg.per_window = melody_dropout, per_window
+                       text_cond=text_cond, melody=melody, form=form,
+                       melody_dropout=melody_dropout, per_window=per_window, **layout)  # fmt: skip
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

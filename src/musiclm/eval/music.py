@@ -14,52 +14,15 @@ import warnings
 
 import numpy as np
 
+# the analysis shared with the pipeline, re-exported: eval scores with the same functions
+from musiclm.analysis import KEY_RATE, MAJOR, MINOR, estimate_tempo, key_fit  # noqa: F401
 from musiclm.theory import key_name, pitch_class, pitch_name
-
-KEY_RATE = 22050
-# Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
-MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-
-def estimate_tempo(audio: np.ndarray, sample_rate: int) -> float:
-    """Beats per minute by librosa's beat tracker (0.0 when it finds no beat)."""
-    import librosa
-
-    tempo, _ = librosa.beat.beat_track(y=np.asarray(audio, np.float32), sr=sample_rate)
-    return float(np.atleast_1d(tempo)[0])
-
 
 def tempo_error(estimated: float, stated: float, octave: bool = False) -> float:
     """Relative error ``|est - stated| / stated``; with ``octave``, the smallest error over
     the estimate x 0.5, x 1 and x 2."""
     factors = (0.5, 1.0, 2.0) if octave else (1.0,)
     return min(abs(estimated * f - stated) / stated for f in factors)
-
-
-def key_fit(audio: np.ndarray, sample_rate: int) -> tuple[str, float]:
-    """The best of 24 keys by key-profile correlation with the mean CQT chroma, and that
-    correlation ("key strength": 0.77 on engine clips, 0.53 for white noise). Silence:
-    ``("none", 0.0)``."""
-    import librosa
-
-    from musiclm.io import resample
-
-    y = np.asarray(audio, np.float32)
-    if not np.any(y):
-        return "none", 0.0
-    # the CQT's 7 octaves from C1 need ~4.2 kHz of bandwidth: analyse at 22.05 kHz
-    y = resample(y, sample_rate, KEY_RATE)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1)
-    if np.ptp(chroma) < 1e-12:  # flat chroma: no key at all
-        return "none", 0.0
-    best, best_r = "none", -np.inf
-    for mode, profile in (("major", MAJOR), ("minor", MINOR)):
-        for tonic in range(12):
-            r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
-            if r > best_r:
-                best, best_r = f"{pitch_name(tonic)} {mode}", r
-    return best, float(best_r)
 
 
 def estimate_key(audio: np.ndarray, sample_rate: int) -> str:

@@ -110,6 +110,8 @@ def stage_config(
     text_cond: float = 0.0,
     melody: bool = False,
     form: bool = False,
+    melody_dropout: float | None = None,
+    per_window: bool = False,
     **layout: Any,
 ) -> StageConfig:
     """The ``preset`` sizes for stage ``kind``; ``layout`` overrides vocabulary facts (e.g.
@@ -119,7 +121,9 @@ def stage_config(
     too) and text conditioning (``text_cond``, the share of examples conditioned on a
     caption) are for the conditioned stages; the fine stage takes no MuLan tokens, so it
     ignores them; so are the per-frame ``melody`` and ``form`` channels. ``beats`` needs
-    ``attributes`` (the beat grid comes from the tempo)."""
+    ``attributes`` (the beat grid comes from the tempo). ``melody_dropout`` (the share of
+    examples trained without their melody) and ``per_window`` (form and timing read per
+    training window) go to the config as given; None keeps the default."""
     if beats and not attributes:
         raise UserError("beats need attributes (the beat grid comes from the tempo)")
     if not 0.0 <= text_cond <= 1.0:
@@ -136,5 +140,11 @@ def stage_config(
         layout = {**layout, "melody": melody, "form": form}
     if conditioned and text_cond > 0:
         d["text_cond"] = text_cond
+    if melody_dropout is not None:
+        if not 0.0 <= melody_dropout <= 1.0:
+            raise UserError(f"melody_dropout must be in [0, 1], got {melody_dropout}")
+        d["melody_dropout"] = melody_dropout
+    if per_window:
+        d["per_window"] = True
     lay = LayoutConfig(**{**d.pop("layout", {}), **layout, "kind": kind})
     return StageConfig(layout=lay, **d)
