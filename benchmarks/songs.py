@@ -194,9 +194,10 @@ def table(groups: dict[str, list[dict]]) -> str:
 def _engine(out: Path, clips: int, genres: list[str]) -> list[dict]:
     """Engine songs of 60 s of the prompts' genres: rendered once, then read back."""
     folder = out / "engine"
-    if not (folder / "manifest.jsonl").exists() or len(
-        (folder / "manifest.jsonl").read_text().splitlines()
-    ) < clips:
+    if (
+        not (folder / "manifest.jsonl").exists()
+        or len((folder / "manifest.jsonl").read_text().splitlines()) < clips
+    ):
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "musiclm.cli.main", "data", "synth", str(folder),
                         "--clips", str(clips), "--seconds", "60", "--seed", "55", "--genre",
@@ -222,8 +223,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("out/songs_bench"))
-    ap.add_argument("--overlap", type=float, default=None,
-                    help="seconds the coarse windows overlap (default: the model's; 0: none)")
+    ap.add_argument(
+        "--overlap",
+        type=float,
+        default=None,
+        help="seconds the coarse windows overlap (default: the model's; 0: none)",
+    )
     args = ap.parse_args()
     if args.one:
         return _one(json.loads(args.one))
@@ -306,7 +311,9 @@ def stories(args, base: dict, engine: list[dict]) -> str:
     def fmt(rows):
         parts = sum(x + y for x, y in rows)
         both = sum(x and y for x, y in rows)
-        return f"{parts}/{2 * len(rows)} parts nearer their own text, {both}/{len(rows)} stories both"
+        return (
+            f"{parts}/{2 * len(rows)} parts nearer their own text, {both}/{len(rows)} stories both"
+        )
 
     return (f"story ({T:g} s, two parts): model {fmt(ok)}; engine clips spliced (ceiling) "
             f"{fmt(ceiling) if ceiling else '–'}")  # fmt: skip

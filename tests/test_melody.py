@@ -2,6 +2,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import soundfile as sf
+import torch
 
 from musiclm.conditions import MELODY_PC0, MELODY_RATE, MELODY_REST
 from musiclm.errors import UserError
@@ -233,3 +234,103 @@ def test_the_torchaudio_stand_in_fails_loudly_on_use():
     with pytest.raises(ImportError, match="torchaudio.load"):
         stand_in.load("x.wav")
     assert not hasattr(stand_in, "__path__")  # not a package: submodule imports fail too
+
+
+# ---------------------------------------------------------------- key, read_melody
+
+
+def _plucked(sr: int, bpm: float, pitches: list[int], seconds: float = 8.0) -> np.ndarray:
+    """A note on every beat, cycling through ``pitches`` (MIDI numbers), plucked."""
+    beat = 60 / bpm
+    t = np.arange(int(seconds * sr)) / sr
+    pitch = np.asarray(pitches)[(np.floor(t / beat) % len(pitches)).astype(int)]
+    env = np.exp(-(t % beat) * 8)
+    phase = 2 * np.pi * np.cumsum(440 * 2 ** ((pitch - 69) / 12)) / sr
+    return (0.3 * env * np.sin(phase)).astype(np.float32)
+
+
+def test_melody_key_weighs_pitch_classes_by_duration():
+    from musiclm.melody import melody_key
+
+    def tune(pcs_frames):
+        return np.concatenate([np.full(n, MELODY_PC0 + pc) for pc, n in pcs_frames])
+
+    c_major = tune([(0, 40), (4, 20), (7, 30), (5, 10), (2, 10), (11, 5), (9, 10)])
+    assert melody_key(c_major)[0] == "C major"
+    a_minor = tune([(9, 40), (0, 25), (4, 30), (2, 10), (11, 10), (5, 8), (7, 5)])
+    assert melody_key(a_minor)[0] == "A minor"
+    assert melody_key(np.full(50, MELODY_REST)) == (None, 0.0)
+
+
+def test_read_melody_gives_the_tunes_ids_tempo_and_key(tmp_path):
+    from musiclm.melody import read_melody
+
+    audio = _plucked(SR, 120.0, [62, 66, 69, 74, 69, 66, 62, 57])  # D major arpeggio
+    m = read_melody(_write(tmp_path / "d.wav", audio), seconds=5.0)
+    assert m.ids.shape == (frame_count(5.0),) and m.name.endswith("d.wav")
+    assert m.key == "D major"
+    assert m.tempo is not None and min(abs(m.tempo * f - 120) / 120 for f in (0.5, 1, 2)) < 0.05
+    assert (load_melody(tmp_path / "d.wav", seconds=5.0) == m.ids).all()
+
+
+# ---------------------------------------------------------------- generate(..., melody=)
+
+
+@pytest.fixture(scope="module")
+def melody_model():
+    from musiclm.pipeline import MusicLM
+
+    net = MusicLM.debug(seed=0, attributes=True, melody=True)
+    g = torch.Generator().manual_seed(0)
+    for st in (net.semantic, net.coarse):  # the tables start at zero: give them a voice
+        for table in [st.net.position_embed, *st.net.more_position_embeds]:
+            if table is not None:
+                table.weight.data.normal_(generator=g)
+    return net
+
+
+def test_with_melody_gives_every_piece_the_tune_its_tempo_and_key(melody_model, tmp_path):
+    audio = _plucked(SR, 120.0, [62, 66, 69, 74, 69, 66, 62, 57])
+    path = _write(tmp_path / "hum.wav", audio)
+    conds = melody_model.conditions(["calm piano", "rock at 90 bpm"])
+    out = melody_model.with_melody(conds, path, 6.0)
+    want = load_melody(path, seconds=6.0)
+    for c in out:
+        assert (c.melody.numpy() == want).all() and not c.tune
+        assert c.attributes()["key"] == "D major"
+        assert min(abs(c.tempo * f - 120) / 120 for f in (0.5, 1, 2)) < 0.05
+    # tempo and key given by the caller stay
+    given = melody_model.conditions(["rock"], tempo=100, key="E minor")
+    kept = melody_model.with_melody(given, path, 6.0, tempo=100, key="E minor")[0]
+    assert kept.tempo == 100 and kept.attributes()["key"] == "E minor"
+
+
+def test_generate_with_a_melody_arranges_it_and_without_gets_a_planned_tune(melody_model):
+    from musiclm.pipeline import GenerationOptions
+
+    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
+    a = melody_model.generate(["pop"], seconds=4.0, seed=0, melody=audio)
+    b = melody_model.generate(
+        ["pop"], seconds=4.0, seed=0, melody=(audio, melody_model.sample_rate)
+    )
+    assert a.shape == (1, 4 * melody_model.sample_rate) and np.array_equal(a, b)
+    other = _plucked(melody_model.sample_rate, 100.0, [61, 63, 66, 70], seconds=3.0)
+    assert not np.array_equal(a, melody_model.generate(["pop"], seconds=4.0, seed=0, melody=other))
+    made = melody_model.run(melody_model.conditions(["pop"]), seconds=4.0, seed=0)
+    assert made.conditions[0].tune and made.conditions[0].melody.shape == (frame_count(4.0),)
+    plain = melody_model.run(melody_model.conditions(["pop"]), seconds=4.0, seed=0,
+                             options=GenerationOptions(tune=False))  # fmt: skip
+    assert plain.conditions[0].melody is None
+    assert not np.array_equal(made.audio, plain.audio)
+
+
+def test_a_melody_is_refused_by_a_model_without_one_and_beside_a_continuation(melody_model):
+    from musiclm.pipeline import MusicLM
+
+    audio = _plucked(8000, 100.0, [60, 64, 67], seconds=2.0)
+    with pytest.raises(UserError, match="take no melody"):
+        MusicLM.debug(seed=0).generate(["pop"], seconds=2.0, seed=0, melody=audio)
+    with pytest.raises(UserError, match="continuation"):
+        melody_model.generate(None, seconds=4.0, seed=0, melody=audio, continue_from=audio)
+    with pytest.raises(UserError, match="silent"):
+        melody_model.generate(["pop"], seconds=2.0, seed=0, melody=np.zeros(8000, np.float32))

@@ -159,7 +159,9 @@ def test_stages_that_take_form_see_it_and_reuse_a_repeated_sections_opening(
     seen = _semantic_tokens(form_model, monkeypatch)
     form = "intro 1, chorus 2, verse 2, chorus 2, tail 1"  # chorus again at 5 s
     a = form_model.generate("pop", seconds=8.0, seed=0, form=form)
-    b = form_model.generate("pop", seconds=8.0, seed=0, form="intro 1, verse 2, chorus 2, bridge 2, tail 1")
+    b = form_model.generate(
+        "pop", seconds=8.0, seed=0, form="intro 1, verse 2, chorus 2, bridge 2, tail 1"
+    )
     assert not np.array_equal(a, b)  # the sections reach the stages
     rate, keep = 25, form_model.semantic.config.target_frames // 2
     tokens = seen[0][0]

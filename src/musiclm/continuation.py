@@ -148,7 +148,7 @@ def check_seconds(prompt_seconds: float, seconds: float) -> None:
 def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
     """Read and encode a continuation prompt for ``model`` (see the module docstring).
     ``sample_rate``: the rate of an array ``source`` (default: the model's)."""
-    from musiclm.analysis import key_fit
+    from musiclm.analysis import key_fit, onset_tempo
 
     if isinstance(source, Prompt):
         return source
@@ -169,21 +169,11 @@ def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
     if model.takes_attributes:
         with warnings.catch_warnings():  # librosa on short clips: "n_fft too large" for the
             warnings.simplefilter("ignore")  # CQT's lowest octaves, which the key fit ignores
-            t = prompt_tempo(audio, sr)
+            t = onset_tempo(audio, sr)
             name_k, strength = key_fit(audio, sr)
         tempo = round(t, 2) if MIN_TEMPO <= t <= MAX_TEMPO else None
         key = check_key(name_k) if name_k != "none" and strength >= KEY_MIN_STRENGTH else None
     return Prompt(audio, sr, name, rate, semantic, codes.long(), mulan, tempo, key, ks / sem_rate)
-
-
-def prompt_tempo(audio: np.ndarray, sample_rate: int) -> float:
-    """The prompt's tempo in bpm: librosa's onset-autocorrelation estimate, the one its
-    beat tracker (:func:`musiclm.analysis.estimate_tempo`) starts from, without the
-    beat search, whose numba compilation took ~40 s per process on our CPU; on 12 engine
-    clips the two agreed on 10 (the tracker found no beat in one)."""
-    import librosa
-
-    return float(np.atleast_1d(librosa.feature.tempo(y=audio, sr=sample_rate))[0])
 
 
 def _ratio(acoustic_rate: int, semantic_rate: int) -> int:

@@ -79,9 +79,7 @@ class FormPlan:
     ending: str  # final chord / ring-out / fade-out (the engine's endings)
 
 
-def plan_form(
-    text: str, seconds: float, *, tempo: float | None = None, seed: int = 0
-) -> FormPlan:
+def plan_form(text: str, seconds: float, *, tempo: float | None = None, seed: int = 0) -> FormPlan:
     """The form of a ``seconds``-long piece for prompt ``text``: the engine's planner at
     the genre's tempo (``tempo`` when the prompt states one), meter and ending, drawn
     with ``seed`` (the piece's), so a seeded piece always gets the same plan. Sections
@@ -142,7 +140,9 @@ def parse_form(spec: str, seconds: float) -> tuple[Section, ...]:
             raise UserError(f"{where}: write a section name and its seconds, e.g. 'verse 16'")
         name = {"ending": TAIL}.get(bits[0].lower(), bits[0].lower())
         if name not in SECTIONS:
-            raise UserError(f"{where}: unknown section {bits[0]!r}; sections are {', '.join(SECTIONS)}")
+            raise UserError(
+                f"{where}: unknown section {bits[0]!r}; sections are {', '.join(SECTIONS)}"
+            )
         try:
             length = float(bits[1].removesuffix("s"))
         except ValueError:
@@ -173,7 +173,9 @@ def check_form(form: Sequence[Section], seconds: float) -> tuple[Section, ...]:
     t = 0.0
     for i, s in enumerate(form, 1):
         if s.name not in SECTIONS:
-            raise UserError(f"form section {i}: unknown name {s.name!r}; sections are {', '.join(SECTIONS)}")
+            raise UserError(
+                f"form section {i}: unknown name {s.name!r}; sections are {', '.join(SECTIONS)}"
+            )
         if abs(s.start - t) > 1e-6 or not s.end > s.start:
             raise UserError(
                 f"form section {i} ({s.name} {s.start:g}-{s.end:g} s) must start where the "
@@ -206,4 +208,13 @@ def form_dicts(form: tuple[Section, ...] | None) -> list[dict] | None:
     return None if form is None else [s.to_dict() for s in form]
 
 
-__all__ = ["FormPlan", "check_form", "engine_sections", "form_dicts", "genre_in", "parse_form", "plan_form", "repeats"]
+__all__ = [
+    "FormPlan",
+    "check_form",
+    "engine_sections",
+    "form_dicts",
+    "genre_in",
+    "parse_form",
+    "plan_form",
+    "repeats",
+]

@@ -23,6 +23,7 @@ import functools
 import os
 import sys
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -210,10 +211,20 @@ def top_note_ids(notes, frames: int) -> np.ndarray:
 # ---------------------------------------------------------------- a user's melody
 
 
-def load_melody(
-    source, sample_rate: int | None = None, *, seconds: float, trim: bool = True
-) -> np.ndarray:
-    """A user's melody (a path, or an array at ``sample_rate``) as ``frame_count(seconds)`` ids.
+@dataclass(frozen=True)
+class Melody:
+    """A user's melody, read once: its ids at the piece's length, and the tempo and key
+    the pipeline gives the piece unless told otherwise."""
+
+    ids: np.ndarray  # (frame_count(seconds),) int64, looped or cut
+    tempo: float | None  # bpm (:func:`melody_tempo`), None when no beat is found
+    key: str | None  # 'E minor' (:func:`melody_key`), None when the tune names none
+    name: str  # for messages and the sidecar
+
+
+def read_melody(source, seconds: float, sample_rate: int | None = None, *,
+                trim: bool = True) -> Melody:  # fmt: skip
+    """A user's melody (a path, or an array at ``sample_rate``) fitted to ``seconds``.
 
     Stereo is folded to mono and any sample rate is taken. The tune is looped (without
     its leading and trailing rests, unless ``trim`` is false) or cut to the piece's length.
@@ -227,10 +238,32 @@ def load_melody(
     voiced = np.flatnonzero(ids >= MELODY_PC0)
     if len(voiced) == 0:
         raise UserError(f"no melody heard in {name}: hum, whistle or play a tune")
+    key, _ = melody_key(ids)
     if trim:
         ids = ids[voiced[0] : voiced[-1] + 1]
-    n = frame_count(seconds)
-    return np.resize(ids, n).astype(np.int64)  # np.resize repeats the tune to fill n
+    fitted = np.resize(ids, frame_count(seconds)).astype(np.int64)  # repeats the tune to fill
+    return Melody(fitted, melody_tempo(audio, sr), key, name)
+
+
+def load_melody(
+    source, sample_rate: int | None = None, *, seconds: float, trim: bool = True
+) -> np.ndarray:
+    """The ids of :func:`read_melody`: ``frame_count(seconds)`` of them."""
+    return read_melody(source, seconds, sample_rate, trim=trim).ids
+
+
+def melody_key(ids: np.ndarray, min_strength: float = 0.5) -> tuple[str | None, float]:
+    """The key a tune implies: its pitch classes, weighted by how long each sounds,
+    against the key profiles (:func:`musiclm.analysis.profile_key`); None below
+    ``min_strength`` (a tune of one or two notes names no key)."""
+    from musiclm.analysis import profile_key
+
+    ids = np.asarray(ids)
+    pcs = ids[ids >= MELODY_PC0] - MELODY_PC0
+    if len(pcs) == 0:
+        return None, 0.0
+    name, r = profile_key(np.bincount(pcs, minlength=12)[:12])
+    return (name if name != "none" and r >= min_strength else None), r
 
 
 def read_melody_audio(source, sample_rate: int | None = None) -> tuple[np.ndarray, int, str]:
@@ -270,12 +303,12 @@ def _check_length(secs: float, name: str) -> None:
 
 
 def melody_tempo(audio: np.ndarray, sample_rate: int) -> float | None:
-    """The melody's tempo in bpm by librosa's beat tracker, or None when it finds no beat
+    """The melody's tempo in bpm (:func:`musiclm.analysis.onset_tempo`), or None when none
     or one outside the tempos a prompt may state (``conditions.MIN_TEMPO..MAX_TEMPO``)."""
+    from musiclm.analysis import onset_tempo
     from musiclm.conditions import MAX_TEMPO, MIN_TEMPO
-    from musiclm.analysis import estimate_tempo
 
-    bpm = estimate_tempo(audio, sample_rate)
+    bpm = onset_tempo(audio, sample_rate)
     return round(bpm, 1) if MIN_TEMPO <= bpm <= MAX_TEMPO else None
 
 
@@ -286,7 +319,10 @@ __all__ = [
     "loud",
     "track",
     "ids_from_f0",
+    "Melody",
     "load_melody",
+    "melody_key",
+    "read_melody",
     "melody_from_midi",
     "melody_ids",
     "melody_tempo",

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from musiclm import songs, windows
-from musiclm.conditions import Conditions, Section, parse
+from musiclm.conditions import Conditions, Section, check_key, parse
 from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
@@ -207,12 +207,14 @@ class MusicLM:
 
     @classmethod
     def debug(
-        cls, seed: int = 0, attributes: bool = False, beats: bool = False, *, form: bool = False
+        cls, seed: int = 0, attributes: bool = False, beats: bool = False, *, form: bool = False,
+        melody: bool = False,
     ) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
         for tests and for trying the API; its output is noise-like, not music.
         ``attributes``: the semantic and coarse stages take tempo and key tokens (and the
-        beat phase with ``beats``); ``form``: the form plan's sections."""
+        beat phase with ``beats``); ``form``: the form plan's sections; ``melody``: the
+        per-frame melody."""
         from musiclm.codec.config import CodecConfig
         from musiclm.codec.model import Codec
         from musiclm.mulan.config import MuLanConfig
@@ -237,6 +239,7 @@ class MusicLM:
             attributes=attributes,
             beats=beats,
             form=form,
+            melody=melody,
         )
         stages = {
             kind: StageLM(
@@ -361,6 +364,7 @@ class MusicLM:
         continue_from=None,
         form: str | Sequence[Section] | None = None,
         story: Sequence[tuple[float, str]] | None = None,
+        melody=None,
     ) -> np.ndarray:
         """Music for each text: float32 ``(len(texts), round(seconds * sample_rate))``.
 
@@ -379,10 +383,15 @@ class MusicLM:
         :func:`musiclm.form.parse_form`) or a list of :class:`Section`; by default each piece
         gets a plan (:func:`musiclm.form.plan_form`). ``story``: one piece whose text
         changes, ``[(0, "whistling over techno"), (30, "a calm piano outro")]``
-        (:meth:`story`; no ``texts`` then). :meth:`run` also returns the conditions
-        (with the form) and the timings.
+        (:meth:`story`; no ``texts`` then). ``melody`` (a path, an array at
+        :attr:`sample_rate` or ``(array, rate)``: a hummed, whistled or played tune) is
+        arranged as the texts ask, looped or cut to ``seconds``; its tempo and key are the
+        pieces' unless ``tempo``/``key`` say otherwise (:meth:`with_melody`). :meth:`run`
+        also returns the conditions (with the form) and the timings.
         """
         parts, prompt = None, None
+        if melody is not None and (story is not None or continue_from is not None):
+            raise UserError("a melody cannot be given with a story or a continuation")
         if story is not None:
             if texts:
                 raise UserError("give either texts or a story, not both")
@@ -403,6 +412,11 @@ class MusicLM:
 
             plan = parse_form(form, seconds) if isinstance(form, str) else check_form(form, seconds)
             conds = [dataclasses.replace(c, form=plan) for c in conds]
+        if melody is not None:
+            audio, rate = melody if isinstance(melody, tuple) else (melody, None)
+            if rate is None and not isinstance(audio, str | os.PathLike):
+                rate = self.sample_rate
+            conds = self.with_melody(conds, audio, seconds, rate, tempo=tempo, key=key)
         made = self.run(conds, seconds, seed, options, progress, story=parts, continue_from=prompt)
         return made.audio
 
@@ -545,6 +559,44 @@ class MusicLM:
                             key=key, seed=s)  # fmt: skip
             melody = torch.from_numpy(ids)
             out.append(dataclasses.replace(c, melody=melody, key=key, tempo=tempo, tune=True))
+        return out
+
+    def with_melody(
+        self,
+        conditions: Sequence[Conditions],
+        source,
+        seconds: float,
+        sample_rate: int | None = None,
+        *,
+        tempo: float | None = None,
+        key: str | None = None,
+    ) -> list[Conditions]:
+        """Every piece arranges the melody in ``source`` (a path, or an array at
+        ``sample_rate``; :func:`musiclm.melody.read_melody`): its ids fitted to ``seconds``,
+        and, unless ``tempo``/``key`` are given (as the conditions already hold them), the
+        melody's own tempo and key, so the beat and key tokens agree with the notes.
+
+        Raises:
+            UserError: the model's stages take no melody; a bad melody file or array.
+        """
+        if not self.takes_melody:
+            raise UserError(
+                "this model's stages take no melody; use one whose semantic or coarse stage "
+                "was trained with `musiclm stage train ... --melody`"
+            )
+        from musiclm.melody import read_melody
+
+        m = read_melody(source, seconds, sample_rate)
+        ids = torch.from_numpy(m.ids)
+        out = []
+        for c in conditions:
+            new = {"melody": ids, "tune": False}
+            if self.takes_attributes:
+                if tempo is None and m.tempo is not None:
+                    new["tempo"] = m.tempo
+                if key is None and m.key is not None:
+                    new["key"] = check_key(m.key)
+            out.append(dataclasses.replace(c, **new))
         return out
 
     @property

@@ -16,7 +16,6 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from musiclm.conditions import Conditions, Section

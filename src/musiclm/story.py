@@ -43,7 +43,9 @@ def parse_parts(items: Sequence[str]) -> list[tuple[float, str]]:
         except ValueError:
             at = None
         if not sep or at is None:
-            raise UserError(f"story part {i} {item!r}: write START=TEXT, e.g. '30=a calm piano outro'")
+            raise UserError(
+                f"story part {i} {item!r}: write START=TEXT, e.g. '30=a calm piano outro'"
+            )
         out.append((at, text))
     return out
 

@@ -79,7 +79,9 @@ def test_story_makes_one_piece_with_its_parts_in_the_sidecar(debug_model, tmp_pa
         (["x", "-s", "301"], "<= 300"),
     ],
 )
-def test_bad_songs_are_one_line_before_the_model_loads(extra, needle, tmp_path, capsys, monkeypatch):
+def test_bad_songs_are_one_line_before_the_model_loads(
+    extra, needle, tmp_path, capsys, monkeypatch
+):
     from musiclm.pipeline import MusicLM
 
     def never(*a, **kw):

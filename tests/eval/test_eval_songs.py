@@ -42,7 +42,9 @@ def test_repeated_sections_are_measured_more_alike():
             Section("chorus", 12, 16)]  # fmt: skip
     fig = ev.form_similarity(y, SR, form)
     assert fig.audible and fig.same > 0.9 and fig.different < fig.same
-    wrong = [Section(n, s.start, s.end) for n, s in zip(["verse", "verse", "chorus", "chorus"], form)]
+    wrong = [
+        Section(n, s.start, s.end) for n, s in zip(["verse", "verse", "chorus", "chorus"], form)
+    ]
     assert not ev.form_similarity(y, SR, wrong).audible
     assert ev.form_similarity(y, SR, [Section("verse", 0, 16)]).audible is None
 

@@ -34,6 +34,15 @@ def generate(
         help="Continue this audio file: the output begins with it and is "
         "--seconds long in all (a caption is then optional).",
     ),
+    melody: Path = typer.Option(
+        None, "--melody", help="Arrange this hummed, whistled or played tune (any audio file, "
+        "0.5 s to 5 min): looped or cut to --seconds, its tempo and key the piece's unless "
+        "--tempo/--key say otherwise."
+    ),
+    no_tune: bool = typer.Option(
+        False, "--no-tune", help="With a model that takes a melody: give pieces without "
+        "--melody no planned tune (the stages then choose the notes, as text-only models do)."
+    ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
     ),
@@ -60,6 +69,9 @@ def generate(
     bundled model takes the tempo and key a caption states ("at 90 bpm", "in A minor");
     --tempo and --key set them for every caption.
 
+    With --melody, each piece arranges the tune in the style its caption asks for (a
+    model whose stages take a melody: docs/melody.md).
+
     With --continue, each piece continues the given audio (any rate, stereo folded to
     mono, 1 s to 2 min): it begins with it as given and is --seconds long in all; with
     no caption the audio itself is the condition, and tempo and key default to the
@@ -70,6 +82,7 @@ def generate(
 
     Examples: `musiclm generate "humming-only rock" -o rock.wav --seed 1 --spectrogram`;
     `musiclm generate --prompts prompts.txt -o out/ --seconds 10`;
+    `musiclm generate "string quartet" --melody hum.wav --seconds 20 -o quartet.wav`;
     `musiclm generate --continue clip.wav --seconds 20 -o longer.wav`;
     `musiclm generate "a pop song" --seconds 60 --form "intro 8, verse 20, chorus 28, tail 4"`;
     `musiclm generate --story "0=whistling over techno" --story "30=a calm piano outro"
@@ -109,6 +122,10 @@ def generate(
         raise UserError("--story makes one piece from its own texts; give no caption or --prompts")
     if story and continue_ is not None:
         raise UserError("--story cannot continue given audio; give --story or --continue")
+    if melody is not None and (story or continue_ is not None):
+        raise UserError("--melody cannot be given with --story or --continue")
+    if melody is not None and not captions:
+        raise UserError("--melody needs a caption: the text says how to arrange the tune")
     if not captions and not story and continue_ is None:
         raise UserError("give a caption (or --prompts FILE, or --story START=TEXT)")
     checks.count("--batch", batch)
@@ -117,6 +134,10 @@ def generate(
         from musiclm.cli.continuation import check_prompt_file
 
         check_prompt_file(continue_, seconds)  # before loading anything
+    if melody is not None:
+        from musiclm.melody import read_melody_audio
+
+        read_melody_audio(melody)  # missing, empty, corrupt, silent, too short or long
     plan, parts = _song_options(form, story, seconds)  # checked before loading the model
     if parts:
         captions = [parts[0][1]]  # names the file
@@ -128,7 +149,8 @@ def generate(
         temps = ()
     if len(temps) != 3:
         raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
-    options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3)  # checks them
+    options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
+                                tune=not no_tune)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:
         check_audio_suffix(output)
         paths = [check_output(output)]
@@ -155,10 +177,19 @@ def generate(
         conditions = net.conditions(captions, tempo, key, mulan=False)
     if plan is not None:
         conditions = [dataclasses.replace(c, form=plan) for c in conditions]
+    if melody is not None:
+        conditions = net.with_melody(conditions, melody, seconds, tempo=tempo, key=key)
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, temps, cfg, top_k, prompt, story=parts or None)  # fmt: skip
+                  quiet, temps, cfg, top_k, prompt, story=parts or None, melody=melody)  # fmt: skip
+
+
+def _melody_source(cond, melody) -> str | None:
+    """What the piece's melody was: the given file, a planned tune, or none."""
+    if cond.melody is None:
+        return None
+    return "planned tune" if cond.tune else str(melody)
 
 
 def _song_options(form: str | None, story: list[str] | None, seconds: float):
@@ -173,11 +204,11 @@ def _song_options(form: str | None, story: list[str] | None, seconds: float):
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              temps, cfg, top_k, prompt=None, story=None) -> None:  # fmt: skip
+              temps, cfg, top_k, prompt=None, story=None, melody=None) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
     from the conditions it was made with (its form included) and its batch's timings
     (MuLan included). ``prompt``: the audio every piece continues; ``story``: the parts
-    of the one piece of a story (:meth:`MusicLM.story`)."""
+    of the one piece of a story (:meth:`MusicLM.story`); ``melody``: the tune's file."""
     import time
 
     from tqdm.auto import tqdm
@@ -218,6 +249,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk), "form": form_dicts(cond.form),
+                    "melody": _melody_source(cond, melody),
                     **({"continue": prompt.describe()} if prompt is not None else {}),
                     **({"story": [p.to_dict() for p in made.story]} if made.story else {}),
                 })  # fmt: skip

@@ -16,7 +16,8 @@ import numpy as np
 
 # the analysis shared with the pipeline, re-exported: eval scores with the same functions
 from musiclm.analysis import KEY_RATE, MAJOR, MINOR, estimate_tempo, key_fit  # noqa: F401
-from musiclm.theory import key_name, pitch_class, pitch_name
+from musiclm.theory import key_name, pitch_class
+
 
 def tempo_error(estimated: float, stated: float, octave: bool = False) -> float:
     """Relative error ``|est - stated| / stated``; with ``octave``, the smallest error over

@@ -131,7 +131,9 @@ def form_similarity(audio: np.ndarray, sample_rate: int, form: Sequence) -> Form
     for i in range(len(secs)):
         for j in range(i + 1, len(secs)):
             (same if secs[i].name == secs[j].name else diff).append(cos[i, j])
-    return FormFigure(float(np.mean(same)) if same else None, float(np.mean(diff)) if diff else None)
+    return FormFigure(
+        float(np.mean(same)) if same else None, float(np.mean(diff)) if diff else None
+    )
 
 
 @dataclass(frozen=True)
