@@ -6,8 +6,9 @@ those also in ``--train`` dropped; with ``--alone``, their melody parts rendered
 as a user would hum: the clips carry a whistled or hummed harmony and drums), and
 ``--sine`` random tunes of sine tones with vibrato (``musiclm.eval.melody.sine_melody``).
 Each melody is paired with a style prompt of its own (``STYLES``, in turn), and generated
-twice with the same seed: text only, and with the melody
-(``model.generate(..., melody=path)``, when the model takes it).
+twice with the same seed: text only (for a model that takes a melody, that is the planned
+tune of ``musiclm.tune``: what a user gets without ``--melody``), and with the melody
+(``model.generate(..., melody=path)``, when the model takes one).
 
 Per row: the MusicGen chroma cosine of the output to the melody's ids
 (``musiclm.eval.melody.melody_cosine``; the ids are what ``musiclm.melody.load_melody``
@@ -21,13 +22,12 @@ the melody and >= 0.2 above text only; MCC within 0.05 of text only; RTF <= 1.
     python benchmarks/melody.py --whistle out/mel/whistle --hum out/mel/hum [--model DIR] \\
         [--n 8] [--sine 4] [--train out/corpus]
 
-Before the melody-conditioned stages exist, the "with melody" columns are blank.
+For a model whose stages take no melody the "with melody" columns are blank.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import tempfile
 import time
@@ -66,6 +66,33 @@ def held_out(corpus: Path, n: int, exclude: set[str]) -> list[tuple[Path, Path]]
     return out
 
 
+FIGURE_STYLES = (
+    "a string quartet, classical",
+    "an upbeat pop song with piano, bass and drums",
+    "a driving techno track with a sawtooth lead",
+)
+
+
+def figure(model: MusicLM, midi: Path, png: Path, seconds: float, seed: int, tmp: Path) -> None:
+    """docs/melody.md's figure: a tune hummed alone (the clip's melody part, General MIDI
+    voice oohs) and three arrangements of it, log-mel panels on one colour scale."""
+    from musiclm.spectrogram import save_spectrograms
+
+    sr = model.sample_rate
+    hum = render_melody_part(midi, sr)[: round(seconds * sr)]
+    write_audio(tmp / "figure-hum.wav", hum, sr)
+    ids = load_melody(tmp / "figure-hum.wav", seconds=seconds)
+    panels = {f"hummed input ({midi.stem})": hum}
+    for style in FIGURE_STYLES:
+        y = model.generate([style], seconds, seed, melody=tmp / "figure-hum.wav")[0]
+        cos = melody_cosine(ids, y, sr)
+        print(f"figure: {style}: chroma cosine to the hum {cos:.3f}")
+        panels[f"{style} (cosine {cos:.2f})"] = y
+    png.parent.mkdir(parents=True, exist_ok=True)
+    save_spectrograms(png, panels, sr, title="one hummed tune, three arrangements")
+    print(f"figure: wrote {png}")
+
+
 def train_sources(corpora: list[Path]) -> set[str]:
     """The corpus tunes (music21 sources) in training corpora; procedural tunes are new
     for every (seed, clip) and never repeat."""
@@ -94,11 +121,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--figure",
+        type=Path,
+        default=None,
+        help="also draw the first hummed melody alone and three arrangements of it to this PNG",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     model = MusicLM.from_pretrained(args.model)
-    takes_melody = "melody" in inspect.signature(model.generate).parameters
+    takes_melody = model.takes_melody
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []
@@ -135,6 +168,9 @@ def main() -> None:
         print(f"{kind:15s} {path.name:22s} {json.dumps({k: round(v, 3) for k, v in row.items()})}")
 
     rows["all"] = [r for k in list(rows) for r in rows[k]]
+    if args.figure is not None and takes_melody:
+        _, midi = held_out(args.hum, 1, exclude)[0]
+        figure(model, midi, args.figure, args.seconds, args.seed, tmp)
 
     def mean(rs: list[dict], key: str) -> str:
         vals = [r[key] for r in rs if key in r and np.isfinite(r[key])]
