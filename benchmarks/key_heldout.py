@@ -39,6 +39,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--no-tune-too", action="store_true",
+        help="for models that take a melody, also a row without the planned tune",
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     picked = []
@@ -54,15 +58,20 @@ def main() -> None:
     base = GenerationOptions()
     for folder in args.model or [None]:
         model = MusicLM.from_pretrained(folder)
-        for t in args.coarse_t:
-            opts = GenerationOptions(temperature=(base.temperature[0], t, base.temperature[2]))
+        tunes = (True, False) if args.no_tune_too and model.takes_melody else (True,)
+        for t, tune in ((t, tune) for t in args.coarse_t for tune in tunes):
+            temps = (base.temperature[0], t, base.temperature[2])
+            opts = GenerationOptions(temperature=temps, tune=tune)
             fits = []
             for i in range(0, len(texts), args.batch):
                 chunk = texts[i : i + args.batch]
                 audio = model.generate(chunk, seconds=args.seconds, seed=args.seed + i,
                                        options=opts)  # fmt: skip
                 fits += [key_fit(a, model.sample_rate) for a in audio]
-            rows.append((f"{folder or 'bundled'}, coarse temperature {t:g}", fits))
+            name = f"{folder or 'bundled'}, coarse temperature {t:g}"
+            if model.takes_melody:
+                name += ", planned tune" if tune else ", no tune"
+            rows.append((name, fits))
     print(f"## Key of {len(texts)} held-out captions (`{args.heldout}`), {args.seconds:g} s, "
           f"seed {args.seed}\n")  # fmt: skip
     print("| audio | key right | key strength (mean) |\n|---|---:|---:|")

@@ -106,6 +106,13 @@ def test_stage_rules_live_in_the_stage_config():
         stage_config("semantic", "debug", beats=True)
     with pytest.raises(UserError, match="unknown stage preset"):
         stage_config("semantic", "huge")
+    mel = stage_config("coarse", "debug", melody=True, form=True, melody_dropout=0.2,
+                       per_window=True)  # fmt: skip
+    assert mel.layout.melody and mel.layout.form and mel.melody_dropout == 0.2 and mel.per_window
+    assert stage_config("semantic", "debug").melody_dropout == 0.5  # the default kept
+    assert not stage_config("fine", "debug", melody=True).layout.melody  # fine takes none
+    with pytest.raises(UserError, match="melody_dropout"):
+        stage_config("semantic", "debug", melody_dropout=1.5)
 
 
 def test_stage_kinds_are_a_table_and_patterns_objects():
