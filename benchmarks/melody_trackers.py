@@ -102,7 +102,21 @@ def _pesto(hop_ms: float) -> Track:
 
 
 def _crepe(model: str) -> Track:
-    import torchcrepe
+    import sys
+
+    from musiclm.melody import _TorchaudioStandIn
+
+    # torchcrepe imports torchaudio only for its file loader; the stand-in as for PESTO
+    stand_in = None
+    try:
+        import torchaudio  # noqa: F401
+    except (ImportError, OSError):
+        stand_in = sys.modules["torchaudio"] = _TorchaudioStandIn("torchaudio")
+    try:
+        import torchcrepe
+    finally:
+        if stand_in is not None and sys.modules.get("torchaudio") is stand_in:
+            del sys.modules["torchaudio"]
 
     from musiclm.io import resample
 
