@@ -186,7 +186,7 @@ MF_SEMANTIC_STEPS ?= 600
 MF_COARSE_STEPS ?= 300
 MF_ARGS = --tokens out/tok --val out/tokval -c tiny --seed 0 --mulan-levels $(MULAN_LEVELS) \
 	--text-cond $(TEXT_COND) --fp16 --attributes --beats --melody --form --per-window --lr 3e-4
-stage-semantic-mf: tokens-mf
+stage-semantic-mf: tokens-mf v1-stages
 	$(BIN)/musiclm stage train semantic $(MF_ARGS) --steps $(MF_SEMANTIC_STEPS) \
 		--init-from $(MF_SEMANTIC_INIT) --out out/s1 $$(test -d out/s1 && echo --resume) --export out/s1/final
 stage-coarse-mf: tokens-mf
@@ -194,15 +194,17 @@ stage-coarse-mf: tokens-mf
 		--init-from $(MF_COARSE_INIT) --out out/c1 $$(test -d out/c1 && echo --resume) --export out/c1/final
 stages-mf: stage-semantic-mf stage-coarse-mf
 
-# The bundled text-to-music model: the three stages beside codec v2 and the bundled MuLan
+# The bundled text-to-music model: the melody/form semantic and coarse stages (above,
+# warm-started from the first bundle's semantic stage and `make stage-coarse`'s coarse
+# stage) and `make stage-fine`'s fine stage, beside codec v2 and the bundled MuLan
 # (pipeline.json points at them). `make corpus codec-v2 mulan semantic model` retrains all
 # (the acoustic stages from the first bundle's; see v1-stages).
 ASSETS := src/musiclm/assets
-model: stages
+model: stages stages-mf
 	rm -rf $(ASSETS)/musiclm/semantic $(ASSETS)/musiclm/coarse $(ASSETS)/musiclm/fine
 	mkdir -p $(ASSETS)/musiclm
-	cp -r $(V1_STAGES)/semantic $(ASSETS)/musiclm/semantic
-	cp -r out/stage_coarse/final $(ASSETS)/musiclm/coarse
+	cp -r out/s1/final $(ASSETS)/musiclm/semantic
+	cp -r out/c1/final $(ASSETS)/musiclm/coarse
 	cp -r out/stage_fine/final $(ASSETS)/musiclm/fine
 	printf '{"format_version": 1, "parts": {"codec": "../codec_v2", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
 

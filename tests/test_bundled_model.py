@@ -54,3 +54,20 @@ def test_bundled_stages_play_the_stated_tempo(model):
     slow = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=80)
     fast = model.generate(["techno with a strong kick"], seconds=2.0, seed=0, tempo=160)
     assert not np.allclose(slow, fast)
+
+
+def test_bundled_stages_arrange_a_given_melody(model):
+    """The semantic and coarse stages take the melody (docs/melody.md): an arrangement of a
+    sine tune follows its pitch classes far more than the same prompt without it does."""
+    from musiclm.eval.melody import melody_cosine, sine_melody
+    from musiclm.melody import load_melody
+
+    assert model.takes_melody and model.takes_form
+    audio, _ = sine_melody(7, 4.0, model.sample_rate)
+    ids = load_melody(audio, model.sample_rate, seconds=4.0)
+    text = ["a string quartet"]
+    plain = model.generate(text, seconds=4.0, seed=0)[0]
+    arranged = model.generate(text, seconds=4.0, seed=0, melody=audio)[0]
+    assert melody_cosine(ids, arranged, model.sample_rate) > melody_cosine(
+        ids, plain, model.sample_rate
+    ) + 0.15

@@ -39,9 +39,10 @@ def generate(
         "0.5 s to 5 min): looped or cut to --seconds, its tempo and key the piece's unless "
         "--tempo/--key say otherwise."
     ),
-    no_tune: bool = typer.Option(
-        False, "--no-tune", help="With a model that takes a melody: give pieces without "
-        "--melody no planned tune (the stages then choose the notes, as text-only models do)."
+    tune: bool = typer.Option(
+        False, "--tune/--no-tune", help="With a model that takes a melody: give pieces "
+        "without --melody a planned tune in their key (plays the key asked for more often, "
+        "follows the text's style less: docs/melody.md)."
     ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
@@ -150,7 +151,7 @@ def generate(
     if len(temps) != 3:
         raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
-                                tune=not no_tune)  # checks them  # fmt: skip
+                                tune=tune)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:
         check_audio_suffix(output)
         paths = [check_output(output)]

@@ -41,6 +41,8 @@ class Inputs:
     prefix: Tensor  # (B, streams, P)
     uncond_prefix: Tensor | None  # (B, streams, P) with conditioning dropped; None: no guidance
     per_frame: Tensor | None  # (B, channels, steps) per-frame condition ids; None: none
+    # the unconditional pass's per-frame ids; None: all unknown (as trained with dropout)
+    uncond_per_frame: Tensor | None = None
 
 
 class StageInputs:
@@ -70,9 +72,10 @@ class StageInputs:
         self._melody = _stack(melodies, self.device)
         self._sections = _stack(forms, self.device)
 
-    def __call__(self, window: Window, guided: bool) -> Inputs:
+    def __call__(self, window: Window, guided: bool, keep_melody: bool = False) -> Inputs:
         """The inputs of ``window``; ``guided``: also the unconditional prefix (stages
-        without MuLan tokens have none)."""
+        without MuLan tokens have none); ``keep_melody``: the unconditional pass keeps the
+        melody, so guidance pushes toward the text alone (``GenerationOptions``)."""
         lay = self.layout
         kw = dict(self._cond)
         if lay.conditioned:
@@ -85,7 +88,10 @@ class StageInputs:
         if lay.conditioned and guided:
             uncond = lay.prefix(**kw, drop=torch.ones(prefix.shape[0], dtype=torch.bool))
         frames = self.per_frame(kw.get("start_s"), kw.get("total_s"), window.steps)
-        return Inputs(prefix, uncond, frames)
+        uncond_frames = None
+        if uncond is not None and keep_melody and self._melody is not None:
+            uncond_frames = lay.frame_ids(kw["start_s"], window.steps, melody=self._melody)
+        return Inputs(prefix, uncond, frames, uncond_frames)
 
     def per_frame(
         self, start_s: Tensor | None, total_s: Tensor | None, steps: int

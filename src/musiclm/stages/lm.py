@@ -86,6 +86,7 @@ class StageLM(nn.Module):
         generator: torch.Generator | None = None,
         progress=None,
         frame_ids: Tensor | None = None,
+        uncond_frame_ids: Tensor | None = None,
     ) -> Tensor:
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
@@ -98,7 +99,8 @@ class StageLM(nn.Module):
         is called with 1 after each step. ``frame_ids (B, channels, steps)``: per-frame
         condition ids of the target steps (the prompt's included;
         :meth:`LayoutConfig.frame_ids`), for layouts with them; guidance's unconditional
-        pass goes without, as trained. Returns semantic tokens
+        pass goes without, as trained, unless ``uncond_frame_ids`` (same shape) gives
+        its own. Returns semantic tokens
         ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
@@ -125,7 +127,10 @@ class StageLM(nn.Module):
                     f"frame ids must be ({b}, channels, {steps}), got {tuple(frame_ids.shape)}"
                 )
             if guided:
-                frame_ids = torch.cat([frame_ids, torch.zeros_like(frame_ids)])
+                other = torch.zeros_like(frame_ids)
+                if uncond_frame_ids is not None:
+                    other = uncond_frame_ids.long().reshape(frame_ids.shape)
+                frame_ids = torch.cat([frame_ids, other])
         p = prefix.shape[2] - 1
         first = self._positions(
             frame_ids[..., : known + 1] if frame_ids is not None else None, p
