@@ -334,3 +334,31 @@ def test_a_melody_is_refused_by_a_model_without_one_and_beside_a_continuation(me
         melody_model.generate(None, seconds=4.0, seed=0, melody=audio, continue_from=audio)
     with pytest.raises(UserError, match="silent"):
         melody_model.generate(["pop"], seconds=2.0, seed=0, melody=np.zeros(8000, np.float32))
+
+
+def test_guidance_can_keep_the_melody_in_its_unconditional_pass(melody_model):
+    from musiclm.pipeline import GenerationOptions
+    from musiclm.stages.inputs import StageInputs, Window
+
+    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
+    conds = melody_model.with_melody(melody_model.conditions(["pop"]), audio, 4.0,
+                                     melody_model.sample_rate)  # fmt: skip
+    st = melody_model.semantic
+    inputs = StageInputs(st.layout, conds, melody_model.device)
+    window = Window(0.0, 4.0, st.steps_for(50))
+    x = inputs(window, guided=True, keep_melody=True)
+    names = [n for n, _ in st.layout.frame_channels]
+    j = names.index("melody")
+    assert (x.uncond_per_frame[:, j] == x.per_frame[:, j]).all()  # the melody kept
+    others = [i for i in range(len(names)) if i != j]
+    assert (x.uncond_per_frame[:, others] == 0).all()  # the rest dropped, as trained
+    assert inputs(window, guided=True).uncond_per_frame is None
+    args = dict(seconds=4.0, seed=0, melody=(audio, melody_model.sample_rate))
+    keep = GenerationOptions(guide_keeps_melody=True)
+    a = melody_model.generate(["pop"], options=keep, **args)
+    assert not np.array_equal(a, melody_model.generate(["pop"], **args))
+    plain = GenerationOptions(cfg=1.0)  # no guidance: nothing to keep
+    b = melody_model.generate(
+        ["pop"], options=GenerationOptions(cfg=1.0, guide_keeps_melody=True), **args
+    )
+    assert np.array_equal(b, melody_model.generate(["pop"], options=plain, **args))
