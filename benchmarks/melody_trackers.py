@@ -25,12 +25,12 @@ The trackers live in two environments (basic-pitch pins an older numpy), so each
 scores the trackers that import and merges its rows into ``--results``; the table
 printed is every row in that file::
 
-    musiclm data synth out/mel/whistle -n 24 --seed 88 --arrangement "only whistling"
-    musiclm data synth out/mel/hum -n 24 --seed 88 --arrangement "only humming"
-    python benchmarks/melody_trackers.py --whistle out/mel/whistle --hum out/mel/hum \\
-        --set out/mel/set --results out/mel/trackers.json --trackers pesto crepe-tiny pyin
-    /path/to/other/venv/bin/python benchmarks/melody_trackers.py --set out/mel/set \\
-        --results out/mel/trackers.json --trackers basic-pitch
+    musiclm data synth out/bench_mel/whistle -n 24 --seed 88 --arrangement "only whistling"
+    musiclm data synth out/bench_mel/hum -n 24 --seed 88 --arrangement "only humming"
+    python benchmarks/melody_trackers.py --whistle out/bench_mel/whistle --hum out/bench_mel/hum \\
+        --set out/bench_mel/set --results out/bench_mel/trackers.json --trackers pesto crepe-tiny pyin
+    /path/to/other/venv/bin/python benchmarks/melody_trackers.py --set out/bench_mel/set \\
+        --results out/bench_mel/trackers.json --trackers basic-pitch
 """
 
 from __future__ import annotations

@@ -22,6 +22,14 @@ def evaluate(
         1, "--samples", "-n", min=1, help="Pieces per prompt (seeds seed, seed+1000, ...)."
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
+    tune: bool = typer.Option(
+        False, "--tune/--no-tune", help="Planned tunes for models that take a melody "
+        "(as `generate --tune`)."
+    ),
+    guide_keeps_melody: bool = typer.Option(
+        False, "--guide-keeps-melody", help="Guidance's unconditional pass keeps the melody "
+        "(the tune): guidance then pushes toward the text alone."
+    ),
     batch: int = typer.Option(4, "--batch", "-b", help="Prompts generated together."),
     max_clips: int = typer.Option(1000, "--max-clips", help="Corpus clips embedded per corpus."),
     out: Path = typer.Option(Path("eval"), "--out", "-o", help="Folder: eval.md, eval.json, WAVs."),
@@ -47,7 +55,7 @@ def evaluate(
     checks.seed("--seed", seed, span=1000 * samples)
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
-    options = GenerationOptions(cfg=cfg)  # checks --cfg
+    options = GenerationOptions(cfg=cfg, tune=tune, guide_keeps_melody=guide_keeps_melody)
     check_output_dir(out, what="--out folder", create=False)  # before generating anything
     items = read_prompts(prompts)
     net = MusicLM.from_pretrained(model, device=dev)
