@@ -305,7 +305,7 @@ def test_with_melody_gives_every_piece_the_tune_its_tempo_and_key(melody_model, 
     assert kept.tempo == 100 and kept.attributes()["key"] == "E minor"
 
 
-def test_generate_with_a_melody_arranges_it_and_a_planned_tune_is_asked_for(melody_model):
+def test_generate_with_a_melody_arranges_it_and_without_gets_a_planned_tune(melody_model):
     from musiclm.pipeline import GenerationOptions
 
     audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
@@ -316,10 +316,11 @@ def test_generate_with_a_melody_arranges_it_and_a_planned_tune_is_asked_for(melo
     assert a.shape == (1, 4 * melody_model.sample_rate) and np.array_equal(a, b)
     other = _plucked(melody_model.sample_rate, 100.0, [61, 63, 66, 70], seconds=3.0)
     assert not np.array_equal(a, melody_model.generate(["pop"], seconds=4.0, seed=0, melody=other))
-    made = melody_model.run(melody_model.conditions(["pop"]), seconds=4.0, seed=0,
-                            options=GenerationOptions(tune=True))  # fmt: skip
+    made = melody_model.run(melody_model.conditions(["pop"]), seconds=4.0, seed=0)
     assert made.conditions[0].tune and made.conditions[0].melody.shape == (frame_count(4.0),)
-    plain = melody_model.run(melody_model.conditions(["pop"]), seconds=4.0, seed=0)
+    plain = melody_model.run(
+        melody_model.conditions(["pop"]), seconds=4.0, seed=0, options=GenerationOptions(tune=False)
+    )
     assert plain.conditions[0].melody is None
     assert not np.array_equal(made.audio, plain.audio)
 

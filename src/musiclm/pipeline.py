@@ -104,9 +104,9 @@ class GenerationOptions:
     # None: 2.5 s for stages with windows >= 10 s, else 0; 0: consecutive windows
     overlap: float | None = None
     # a planned tune (musiclm.tune) for pieces given no melody, for stages that take one:
-    # off by default, as it raised the key match but lowered MCC, genre and instruments
-    # heard on the eval prompts (docs/melody.md)
-    tune: bool = False
+    # without it the bundled stages' pieces are far less tonal (key strength 0.49 against
+    # 0.58 on the eval prompts, docs/model.md); it costs some MCC and instruments heard
+    tune: bool = True
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False

@@ -45,13 +45,13 @@ def test_melody_arranges_the_tune_and_the_sidecar_says_so(model_dirs, tmp_path, 
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["melody"] == str(tune) and meta["key"] == "A minor"
     assert min(abs(meta["tempo"] * f - 120) / 120 for f in (0.5, 1, 2)) < 0.05
-    # --tempo wins over the melody's; without --melody no tune, unless --tune
+    # --tempo wins over the melody's; without --melody a planned tune, unless --no-tune
     both = tmp_path / "both"
     both.mkdir()
     code = main(["generate", "pop", "--melody", str(tune), "--tempo", "90", "-s", "2",
                  "-o", str(both / "a.wav"), "-m", str(model_dirs / "melody"), "-q"])  # fmt: skip
     assert code == 0 and json.loads((both / "a.json").read_text())["tempo"] == 90
-    for extra, want in (([], None), (["--tune"], "planned tune")):
+    for extra, want in (([], "planned tune"), (["--no-tune"], None)):
         path = both / f"tune{len(extra)}.wav"
         code = main(["generate", "pop", "-s", "2", "-o", str(path),
                      "-m", str(model_dirs / "melody"), "-q", *extra])  # fmt: skip

@@ -23,7 +23,7 @@ def evaluate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
     tune: bool = typer.Option(
-        False, "--tune/--no-tune", help="Planned tunes for models that take a melody "
+        True, "--tune/--no-tune", help="Planned tunes for models that take a melody "
         "(as `generate --tune`)."
     ),
     guide_keeps_melody: bool = typer.Option(

@@ -40,9 +40,9 @@ def generate(
         "--tempo/--key say otherwise."
     ),
     tune: bool = typer.Option(
-        False, "--tune/--no-tune", help="With a model that takes a melody: give pieces "
-        "without --melody a planned tune in their key (plays the key asked for more often, "
-        "follows the text's style less: docs/melody.md)."
+        True, "--tune/--no-tune", help="With a model that takes a melody: give pieces "
+        "without --melody a planned tune in their key (more tonal, plays the key asked for "
+        "more often; --no-tune follows the text's instruments a little more: docs/model.md)."
     ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
