@@ -78,14 +78,16 @@ class Conditions:
 def section_ids(form, seconds: float | None = None) -> torch.Tensor:
     """A form plan (sections with ``name``, ``start``, ``end`` in seconds: the pipeline's
     ``Section`` or a manifest's) -> section ids ``(frames,)`` at ``FORM_RATE``: 1 + index
-    in SECTIONS inside a section, "tail" after the last one up to ``seconds`` (default:
+    in SECTIONS inside a section (the engine's "ending" is "tail"), "tail" after the last
+    one up to ``seconds`` (default:
     the last section's end), 0 before the first and for unknown names."""
     end = max((float(x.end) for x in form), default=0.0)
     ids = torch.zeros(round(max(end, seconds or 0.0) * FORM_RATE), dtype=torch.long)
     for x in form:
-        if x.name in SECTIONS:
+        name = "tail" if x.name == "ending" else x.name  # the engine's manifests: "ending"
+        if name in SECTIONS:
             a, b = round(x.start * FORM_RATE), round(x.end * FORM_RATE)
-            ids[a:b] = 1 + SECTIONS.index(x.name)
+            ids[a:b] = 1 + SECTIONS.index(name)
     ids[round(end * FORM_RATE) :] = 1 + SECTIONS.index("tail")
     return ids
 

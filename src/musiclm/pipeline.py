@@ -212,7 +212,12 @@ class MusicLM:
 
     @classmethod
     def debug(
-        cls, seed: int = 0, attributes: bool = False, beats: bool = False, *, form: bool = False,
+        cls,
+        seed: int = 0,
+        attributes: bool = False,
+        beats: bool = False,
+        *,
+        form: bool = False,
         melody: bool = False,
     ) -> MusicLM:
         """Random, tiny parts (8 kHz codec, debug MuLan, 1-layer stages): builds in a second,
@@ -471,9 +476,12 @@ class MusicLM:
         so the conditions returned carry it."""
         if story is not None:
             story = list(story)
-            if not story or (conditions and list(conditions) != [story[0].conditions]):
+            first = story[0].conditions if story else None
+            given = list(conditions or [first])
+            # the first part's conditions, their form perhaps set (generate(story=, form=))
+            if not story or len(given) != 1 or not _same_but_form(given[0], first):
                 raise UserError("a story is one piece: give its parts, not other conditions")
-            conditions = [story[0].conditions]
+            conditions = given
         conds = list(conditions or ())
         if not conds:
             raise UserError("no text to generate from")
@@ -831,6 +839,15 @@ class _Call:
         self.done[name] = self.done.get(name, 0) + n
         if self.progress is not None:
             self.progress(name, self.done[name], self.totals.get(name, -1))
+
+
+def _same_but_form(a: Conditions, b: Conditions) -> bool:
+    """Whether two conditions differ at most in their form (tensors compared as objects)."""
+    for f in dataclasses.fields(Conditions):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name != "form" and x is not y and (isinstance(x, torch.Tensor) or x != y):
+            return False
+    return True
 
 
 def describe(model: MusicLM) -> dict:

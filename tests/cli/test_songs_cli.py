@@ -61,6 +61,11 @@ def test_story_makes_one_piece_with_its_parts_in_the_sidecar(debug_model, tmp_pa
         (2, "a calm piano outro", 128.0),  # the tempo carried over
     ]
     assert meta["prompt"] == meta["story"][0]["text"] and meta["form"][-1]["end"] == 4.0
+    # a story with its own form
+    code = main([*argv, "--form", "intro 1, verse 2, tail 1"])
+    assert code == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [s["name"] for s in meta["form"]] == ["intro", "verse", "tail"]
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,13 @@ def test_dataset_reads_melody_and_form_and_counts_long_clips(tmp_path):
     assert sorted(train.clips) == ["a"] + ["b"] * 4  # 8 s = four 2 s windows
     melodies = {bool(train[1]["frame_ids"][0].any()) for _ in range(30)}
     assert melodies == {True, False}  # the melody is dropped for some examples
+
+
+def test_the_engines_ending_section_is_the_tail():
+    """Engine manifests call the ending "ending"; plans and the stages call it "tail"."""
+    from musiclm.theory import SECTIONS
+
+    form = [Section("verse", 0.0, 2.0), Section("ending", 2.0, 3.0)]
+    ids = section_ids(form, 3.0)
+    tail = 1 + SECTIONS.index("tail")
+    assert (ids[: 2 * 25] == 1 + SECTIONS.index("verse")).all() and (ids[2 * 25 :] == tail).all()
