@@ -300,3 +300,20 @@ def test_a_long_piece_in_one_call(model, monkeypatch):
     assert made.audio.shape == (1, 22 * model.sample_rate) and np.isfinite(made.audio).all()
     assert (np.abs(made.audio[0, -model.sample_rate :]) > 0).mean() > 0.5
     assert [s.name for s in made.conditions[0].form][-1] == "tail"
+
+
+def test_a_story_takes_a_form_of_its_own(form_model):
+    import dataclasses
+
+    from musiclm.form import parse_form
+
+    story = [(0, "techno at 128 bpm"), (2, "a calm piano outro")]
+    audio = form_model.generate(story=story, seconds=4.0, seed=0, form="intro 1, verse 2, tail 1")
+    assert audio.shape == (1, 4 * form_model.sample_rate)
+    parts = form_model.story(story, 4.0)
+    plan = parse_form("intro 1, verse 2, tail 1", 4.0)
+    made = form_model.run([dataclasses.replace(parts[0].conditions, form=plan)], 4.0, seed=0,
+                          story=parts)  # fmt: skip
+    assert made.conditions[0].form == plan and all(p.conditions.form == plan for p in made.story)
+    with pytest.raises(UserError, match="a story is one piece"):
+        form_model.run(form_model.conditions(["other text"]), 4.0, seed=0, story=parts)
