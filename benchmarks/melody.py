@@ -19,8 +19,8 @@ output's audio embedding, as ``musiclm eval``), and the melody file's own cosine
 a piece that plays exactly the input would score). Issue 16's goals: cosine >= 0.55 with
 the melody and >= 0.2 above text only; MCC within 0.05 of text only; RTF <= 1.
 
-    python benchmarks/melody.py --whistle out/bench_mel/whistle --hum out/bench_mel/hum [--model DIR] \\
-        [--n 8] [--sine 4] [--train out/corpus]
+    python benchmarks/melody.py --whistle out/bench_mel/whistle --hum out/bench_mel/hum \\
+        [--alone] [--model DIR] [--n 8] [--sine 4] [--train out/corpus] [--figure PNG]
 
 For a model whose stages take no melody the "with melody" columns are blank.
 """

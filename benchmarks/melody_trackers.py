@@ -28,7 +28,8 @@ printed is every row in that file::
     musiclm data synth out/bench_mel/whistle -n 24 --seed 88 --arrangement "only whistling"
     musiclm data synth out/bench_mel/hum -n 24 --seed 88 --arrangement "only humming"
     python benchmarks/melody_trackers.py --whistle out/bench_mel/whistle --hum out/bench_mel/hum \\
-        --set out/bench_mel/set --results out/bench_mel/trackers.json --trackers pesto crepe-tiny pyin
+        --set out/bench_mel/set --results out/bench_mel/trackers.json \\
+        --trackers pesto crepe-tiny pyin
     /path/to/other/venv/bin/python benchmarks/melody_trackers.py --set out/bench_mel/set \\
         --results out/bench_mel/trackers.json --trackers basic-pitch
 """
