@@ -224,7 +224,8 @@ class Melody:
 
 def read_melody(source, seconds: float, sample_rate: int | None = None, *,
                 trim: bool = True) -> Melody:  # fmt: skip
-    """A user's melody (a path, or an array at ``sample_rate``) fitted to ``seconds``.
+    """A user's melody (a path, an array at ``sample_rate`` or ``(array, rate)``) fitted
+    to ``seconds``.
 
     Stereo is folded to mono and any sample rate is taken. The tune is looped (without
     its leading and trailing rests, unless ``trim`` is false) or cut to the piece's length.
@@ -268,7 +269,8 @@ def melody_key(ids: np.ndarray, min_strength: float = 0.5) -> tuple[str | None, 
 
 def read_melody_audio(source, sample_rate: int | None = None) -> tuple[np.ndarray, int, str]:
     """A user's melody audio, checked as :func:`load_melody` says: ``(mono float32, rate,
-    a name for messages)``. For its tempo too: ``melody_tempo(*read_melody_audio(p)[:2])``."""
+    a name for messages)``. ``source``: a path, an array at ``sample_rate`` or a tuple
+    ``(array, rate)``. For its tempo too: ``melody_tempo(*read_melody_audio(p)[:2])``."""
     from musiclm.io import as_mono, audio_info, check_rate, read_audio
 
     if isinstance(source, str | os.PathLike):
@@ -281,6 +283,8 @@ def read_melody_audio(source, sample_rate: int | None = None) -> tuple[np.ndarra
         _check_length(secs, name)
         audio, sr = read_audio(path)
     else:
+        if isinstance(source, tuple):
+            source, sample_rate = source
         if sample_rate is None:
             raise UserError("a melody given as an array needs its sample_rate")
         sr, name = check_rate(sample_rate), "melody"

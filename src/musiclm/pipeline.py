@@ -422,11 +422,8 @@ class MusicLM:
 
             plan = parse_form(form, seconds) if isinstance(form, str) else check_form(form, seconds)
             conds = [dataclasses.replace(c, form=plan) for c in conds]
-        if melody is not None:
-            audio, rate = melody if isinstance(melody, tuple) else (melody, None)
-            if rate is None and not isinstance(audio, str | os.PathLike):
-                rate = self.sample_rate
-            conds = self.with_melody(conds, audio, seconds, rate, tempo=tempo, key=key)
+        if melody is not None:  # an array without its rate is at the model's
+            conds = self.with_melody(conds, melody, seconds, self.sample_rate, tempo=tempo, key=key)
         made = self.run(conds, seconds, seed, options, progress, story=parts, continue_from=prompt)
         return made.audio
 
@@ -584,8 +581,9 @@ class MusicLM:
         tempo: float | None = None,
         key: str | None = None,
     ) -> list[Conditions]:
-        """Every piece arranges the melody in ``source`` (a path, or an array at
-        ``sample_rate``; :func:`musiclm.melody.read_melody`): its ids fitted to ``seconds``,
+        """Every piece arranges the melody in ``source`` (a path, an array at
+        ``sample_rate``, ``(array, rate)``, or a :class:`musiclm.melody.Melody` already read
+        for ``seconds``; :func:`musiclm.melody.read_melody`): its ids fitted to ``seconds``,
         and, unless ``tempo``/``key`` are given (as the conditions already hold them), the
         melody's own tempo and key, so the beat and key tokens agree with the notes.
 
@@ -597,9 +595,9 @@ class MusicLM:
                 "this model's stages take no melody; use one whose semantic or coarse stage "
                 "was trained with `musiclm stage train ... --melody`"
             )
-        from musiclm.melody import read_melody
+        from musiclm.melody import Melody, read_melody
 
-        m = read_melody(source, seconds, sample_rate)
+        m = source if isinstance(source, Melody) else read_melody(source, seconds, sample_rate)
         ids = torch.from_numpy(m.ids)
         out = []
         for c in conditions:

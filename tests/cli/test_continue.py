@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from fixtures.bad_input import assert_refused, file_of
 from musiclm.cli.main import main
 from musiclm.continuation import MAX_PROMPT_S, MIN_PROMPT_S, OVERLAP_S
 from musiclm.io import resample
@@ -62,18 +63,10 @@ def _silent(path):
     return path
 
 
-def _bytes(data):
-    def make(path):
-        path.write_bytes(data)
-        return path
-
-    return make
-
-
 CASES = [  # (make the --continue file, --seconds, a word the one line holds)
     (lambda p: p, "3", "no such file"),
-    (_bytes(b""), "3", "empty"),
-    (_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all" * 4), "3", "cannot read audio"),
+    (file_of(b""), "3", "empty"),
+    (file_of(b"RIFF\x00\x00\x00\x00WAVEnot audio at all" * 4), "3", "cannot read audio"),
     (_silent, "3", "silent"),
     (lambda p: _clip(p, seconds=0.1), "3", f"at least {MIN_PROMPT_S:g} s"),
     (_long, "30", f"at most {MAX_PROMPT_S:g} s"),
@@ -92,8 +85,4 @@ def test_bad_continue_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys
     out.mkdir()
     code = main(["generate", "--continue", str(src), "--seconds", seconds,
                  "-o", str(out / "x.wav"), "-m", str(model_dir), "-q"])  # fmt: skip
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
-    assert needle in lines[0], lines[0]
-    assert list(out.iterdir()) == []  # nothing written, not even a temporary
+    assert_refused(code, capsys, out, needle)

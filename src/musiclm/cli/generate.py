@@ -135,10 +135,13 @@ def generate(
         from musiclm.cli.continuation import check_prompt_file
 
         check_prompt_file(continue_, seconds)  # before loading anything
+    tune_in = None
     if melody is not None:
-        from musiclm.melody import read_melody_audio
+        from musiclm.melody import read_melody
 
-        read_melody_audio(melody)  # missing, empty, corrupt, silent, too short or long
+        # read and tracked once, before the model loads: missing, empty, corrupt, silent,
+        # too short or long, or no tune heard
+        tune_in = read_melody(melody, seconds)
     plan, parts = _song_options(form, story, seconds)  # checked before loading the model
     if parts:
         captions = [parts[0][1]]  # names the file
@@ -179,7 +182,7 @@ def generate(
     if plan is not None:
         conditions = [dataclasses.replace(c, form=plan) for c in conditions]
     if melody is not None:
-        conditions = net.with_melody(conditions, melody, seconds, tempo=tempo, key=key)
+        conditions = net.with_melody(conditions, tune_in, seconds, tempo=tempo, key=key)
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
