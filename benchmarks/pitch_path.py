@@ -55,6 +55,7 @@ def main() -> None:
     model = MusicLM.from_pretrained(args.model)
     sem_tok = SemanticTokenizer.from_pretrained(None)
     codec, sr = model.codec, model.sample_rate
+
     def takes(stage) -> bool:
         return any(n == "melody" for n, _ in stage.layout.frame_channels)
 

@@ -59,6 +59,20 @@ STORIES = [
     ("a traditional Japanese koto melody", "a disco track with strings"),
     ("a blues shuffle on electric guitar", "a chiptune melody"),
 ]
+# other stories, for choosing story settings (--story-set dev), so the figures above are
+# not measured on the stories a setting was picked on
+DEV_STORIES = [
+    ("a slow blues on harmonica", "an energetic salsa with horns"),
+    ("a hip hop beat with deep bass", "a string quartet"),
+    ("a soft lullaby on music box", "a hard rock song with drums"),
+    ("a dubstep track with wobble bass", "a gentle harp solo"),
+    ("a marching band with brass", "a dreamy synth pad"),
+    ("an acoustic guitar ballad", "a fast techno beat"),
+    ("a gospel choir", "a minimal house groove"),
+    ("a flamenco guitar", "a calm flute melody"),
+    ("a trap beat with 808s", "a classical piano sonata"),
+    ("an Indian sitar raga", "a surf rock song"),
+]
 
 
 # -- one piece, in its own process ------------------------------------------------------
@@ -77,7 +91,10 @@ def _one(job: dict) -> None:
     from musiclm.pipeline import GenerationOptions, MusicLM
 
     model = MusicLM.from_pretrained(job.get("model"))
-    opts = GenerationOptions(overlap=job.get("overlap"))
+    # the model's own ending: the planned one (musiclm.ending) is applied to it in
+    # main, so each piece gives both figures (generate's default output is exactly that)
+    opts = GenerationOptions(overlap=job.get("overlap"), ending=False,
+                             story_keep=job.get("story_keep"))  # fmt: skip
     t_load = time.perf_counter() - t0
     seconds = job["seconds"]
     if job.get("story"):
@@ -111,6 +128,14 @@ def _one(job: dict) -> None:
     out.with_suffix(".json").write_text(json.dumps(facts, indent=1))
 
 
+def _make_all(jobs: list[dict], parallel: int) -> None:
+    """Make the pieces not yet under --out, ``parallel`` child processes at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, parallel)) as pool:
+        list(pool.map(_piece, jobs))
+
+
 def _piece(job: dict) -> dict:
     """The facts of a piece: made by a child process unless already under --out."""
     out = Path(job["out"])
@@ -125,6 +150,15 @@ def _piece(job: dict) -> dict:
 class _S:  # a section as eval.songs reads it
     def __init__(self, d: dict):
         self.name, self.start, self.end = d["name"], float(d["start"]), float(d["end"])
+
+
+def _finished(audio: np.ndarray, sr: int, form: list[dict]) -> np.ndarray:
+    """The piece as ``generate`` returns it by default: the planned ending applied."""
+    from musiclm import ending
+    from musiclm.conditions import Section
+
+    plan = tuple(Section(d["name"], float(d["start"]), float(d["end"])) for d in form)
+    return ending.finish(audio[None], [plan], sr)[0]
 
 
 def figures(audio: np.ndarray, sr: int, form: list[dict]) -> dict:
@@ -218,10 +252,22 @@ def main() -> None:
     ap.add_argument("--lengths", default="60,300", help="seconds, comma-separated")
     ap.add_argument("--stories", type=int, default=10)
     ap.add_argument("--story-seconds", type=float, default=20.0)
+    ap.add_argument(
+        "--story-set",
+        choices=("eval", "dev"),
+        default="eval",
+        help="eval: the stories reported; dev: others, for choosing settings",
+    )
+    ap.add_argument("--story-keep", type=float, default=None,
+                    help="seconds of the previous part a part's first semantic window "
+                    "keeps (GenerationOptions.story_keep; default: the model's)")  # fmt: skip
     ap.add_argument("--engine-clips", type=int, default=None, help="default: --prompts")
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads per piece")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="pieces made at once, each in its own process (e.g. --jobs 2 "
+                    "--threads 1 on 2 cores)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=Path("out/songs_bench"))
     ap.add_argument(
         "--overlap",
@@ -242,22 +288,29 @@ def main() -> None:
     lengths = [float(x) for x in args.lengths.split(",")]
     groups: dict[str, list[dict]] = {}
     base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
+    jobs = [base | {"text": text, "seconds": seconds, "seed": args.seed + i,
+                    "out": str(args.out / f"p{i:02d}_{seconds:g}s")}
+            for seconds in lengths for i, (text, _g) in enumerate(prompts)]  # fmt: skip
+    if args.stories:
+        jobs += story_jobs(args, base)
+    _make_all(jobs, args.jobs)
     for seconds in lengths:
-        rows = []
+        rows, raws = [], []
         for i, (text, _g) in enumerate(prompts):
             job = base | {"text": text, "seconds": seconds, "seed": args.seed + i,
                           "out": str(args.out / f"p{i:02d}_{seconds:g}s")}  # fmt: skip
             facts = _piece(job)
-            y, sr = sf.read(Path(job["out"]).with_suffix(".wav"), dtype="float32")
-            row = figures(y, sr, facts["form"]) | {
-                "rtf": facts["wall"] / seconds, "rss_mb": facts["rss_mb"],
-                "seam": ev.seam_ratio(y, sr, facts["joins"]),
-            }  # fmt: skip
-            rows.append(row)
+            raw, sr = sf.read(Path(job["out"]).with_suffix(".wav"), dtype="float32")
+            for y, into in ((_finished(raw, sr, facts["form"]), rows), (raw, raws)):
+                into.append(figures(y, sr, facts["form"]) | {
+                    "rtf": facts["wall"] / seconds, "rss_mb": facts["rss_mb"],
+                    "seam": ev.seam_ratio(y, sr, facts["joins"]),
+                })  # fmt: skip
             print(f"{seconds:g} s  {text[:40]:40s}  " + json.dumps(
-                {k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()}),
+                {k: (round(v, 2) if isinstance(v, float) else v) for k, v in rows[-1].items()}),
                 file=sys.stderr)  # fmt: skip
         groups[f"model {seconds:g} s"] = rows
+        groups[f"{seconds:g} s, model's own ending"] = raws
 
     engine = _engine(args.out, args.engine_clips or args.prompts, [g for _, g in prompts])
     erows = []
@@ -282,6 +335,18 @@ def main() -> None:
         print("\n" + stories(args, base, engine))
 
 
+def story_jobs(args, base: dict) -> list[dict]:
+    """The two-part stories' jobs: the second text from half-way."""
+    T = args.story_seconds
+    chosen = DEV_STORIES if args.story_set == "dev" else STORIES
+    name = "dev" if args.story_set == "dev" else "story"
+    keep = "" if args.story_keep is None else f"_keep{args.story_keep:g}"
+    return [base | {"story": [[0, ta], [T / 2, tb]], "seconds": T, "seed": args.seed + i,
+                    "story_keep": args.story_keep,
+                    "out": str(args.out / f"{name}{i:02d}_{T:g}s{keep}")}
+            for i, (ta, tb) in enumerate(chosen[: args.stories])]  # fmt: skip
+
+
 def stories(args, base: dict, engine: list[dict]) -> str:
     """Each story part's MuLan audio embedding against its own and the other part's
     text: generated stories, and engine clips spliced half and half (the ceiling)."""
@@ -292,18 +357,18 @@ def stories(args, base: dict, engine: list[dict]) -> str:
     mulan = MuLan.from_pretrained()  # the bundled MuLan (the model's own)
     T = args.story_seconds
 
-    def nearer(a: np.ndarray, b: np.ndarray, sr: int, ta: str, tb: str) -> tuple[bool, bool]:
+    def nearer(a: np.ndarray, b: np.ndarray, sr: int, ta: str, tb: str) -> tuple[float, float]:
+        """Each half's cosine to its own text minus to the other's (> 0: nearer its own)."""
         ea, eb = mulan.embed_audio_batch([a, b], sr)
-        t = mulan.embed_text([ta, tb])
-        t = np.asarray(t)
-        return bool(ea @ t[0] > ea @ t[1]), bool(eb @ t[1] > eb @ t[0])
+        t = np.asarray(mulan.embed_text([ta, tb]))
+        return float(ea @ t[0] - ea @ t[1]), float(eb @ t[1] - eb @ t[0])
 
     ok = []
-    for i, (ta, tb) in enumerate(STORIES[: args.stories]):
-        job = base | {"story": [[0, ta], [T / 2, tb]], "seconds": T, "seed": args.seed + i,
-                      "out": str(args.out / f"story{i:02d}_{T:g}s")}  # fmt: skip
-        _piece(job)
+    for job in story_jobs(args, base):
+        ta, tb = (p[1] for p in job["story"])
+        facts = _piece(job)
         y, sr = sf.read(Path(job["out"]).with_suffix(".wav"), dtype="float32")
+        y = _finished(y, sr, facts["form"])
         h = len(y) // 2
         ok.append(nearer(y[:h], y[h:], sr, ta, tb))
     ceiling = []
@@ -314,10 +379,12 @@ def stories(args, base: dict, engine: list[dict]) -> str:
         ceiling.append(nearer(ya[:n], yb[n : 2 * n], sr, a["captions"][0], b["captions"][0]))
 
     def fmt(rows):
-        parts = sum(x + y for x, y in rows)
-        both = sum(x and y for x, y in rows)
+        parts = sum((x > 0) + (y > 0) for x, y in rows)
+        both = sum(x > 0 and y > 0 for x, y in rows)
+        margin = float(np.mean([m for r in rows for m in r]))
         return (
-            f"{parts}/{2 * len(rows)} parts nearer their own text, {both}/{len(rows)} stories both"
+            f"{parts}/{2 * len(rows)} parts nearer their own text, {both}/{len(rows)} stories "
+            f"both (mean margin {margin:+.3f})"
         )
 
     return (f"story ({T:g} s, two parts): model {fmt(ok)}; engine clips spliced (ceiling) "

@@ -68,6 +68,7 @@ def test_bundled_stages_arrange_a_given_melody(model):
     text = ["a string quartet"]
     plain = model.generate(text, seconds=4.0, seed=0)[0]
     arranged = model.generate(text, seconds=4.0, seed=0, melody=audio)[0]
-    assert melody_cosine(ids, arranged, model.sample_rate) > melody_cosine(
-        ids, plain, model.sample_rate
-    ) + 0.15
+    assert (
+        melody_cosine(ids, arranged, model.sample_rate)
+        > melody_cosine(ids, plain, model.sample_rate) + 0.15
+    )

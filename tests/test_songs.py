@@ -37,6 +37,37 @@ def test_song_windows_stop_at_breaks_and_restate_copies():
     assert made == 1000 and 300 in new_starts and 725 in new_starts  # after the copy
 
 
+@pytest.mark.parametrize("keep", [0, 25, 125])
+def test_a_parts_first_window_keeps_break_keep_frames_of_the_part_before(keep):
+    plan = list(windows.song_windows(1000, 250, breaks=[300], break_keep=keep))
+    at = [w for w in plan if w.start + w.keep == 300]
+    assert len(at) == 1 and at[0].keep == keep and at[0].frames <= 250
+    others = [w for w in plan if w.start + w.keep not in (0, 300)]
+    assert others and all(w.keep == 125 for w in others)  # half a window elsewhere
+    assert sum(w.new for w in plan) == 1000
+
+
+@pytest.mark.parametrize("keep, frames", [(0.0, 0), (0.4, 10), (None, 25)])
+def test_story_keep_is_the_prompt_a_parts_first_semantic_window_gets(model, monkeypatch, keep,
+                                                                     frames):  # fmt: skip
+    prompts = []
+    inner = model._sample
+
+    def spy(stage, name, i, inputs, window, n, opts, g, call, prompt=None):
+        if name == "semantic":
+            prompts.append((window.start_s, 0 if prompt is None else prompt.shape[1]))
+        return inner(stage, name, i, inputs, window, n, opts, g, call, prompt)
+
+    monkeypatch.setattr(model, "_sample", spy)
+    model.run(None, seconds=8.0, seed=2, story=model.story(STORY, 8.0),
+              options=GenerationOptions(story_keep=keep))  # fmt: skip
+    at_part = [p for s, p in prompts if abs(s + p / 25 - 4.0) < 1e-6]
+    assert at_part == [frames]  # the debug stage's 25 Hz, 2 s windows
+    assert all(p == 25 for s, p in prompts if s > 0 and abs(s + p / 25 - 4.0) > 1e-6)
+    with pytest.raises(UserError, match="story_keep"):
+        GenerationOptions(story_keep=-1.0)
+
+
 def test_stitched_windows_overlap_and_take_over_at_breaks():
     total, window, overlap, lead = 2000, 500, 125, 25
     wins = windows.stitched_windows(total, window, overlap, lead, breaks=[700])
@@ -146,8 +177,9 @@ def test_a_given_form_is_used_and_checked(model):
     given = dataclasses.replace(model.conditions(["pop"])[0], form=(Section("verse", 0, 2.9),))
     made = model.run([given], seconds=3.0, seed=0)
     assert made.conditions[0].form == (Section("verse", 0, 3.0),)  # snapped to the end
-    a = model.generate("pop", seconds=3.0, seed=0, form="intro 1, verse 2")
-    b = model.generate("pop", seconds=3.0, seed=0)
+    raw = GenerationOptions(ending=False)  # the planned ending follows any plan
+    a = model.generate("pop", seconds=3.0, seed=0, form="intro 1, verse 2", options=raw)
+    b = model.generate("pop", seconds=3.0, seed=0, options=raw)
     assert np.array_equal(a, b)  # the form reaches only stages that take it
     with pytest.raises(UserError, match="adds up to 2 s"):
         model.generate("pop", seconds=3.0, seed=0, form="intro 1, verse 1")
@@ -168,6 +200,18 @@ def test_stages_that_take_form_see_it_and_reuse_a_repeated_sections_opening(
     assert torch.equal(tokens[5 * rate : 5 * rate + keep], tokens[1 * rate : 1 * rate + keep])
     made = form_model.run(form_model.conditions(["pop"]), seconds=8.0, seed=0)
     assert made.conditions[0].tempo is not None  # the plan's tempo: its bars are the sections'
+
+
+def test_a_story_restates_a_section_only_within_its_part(form_model, monkeypatch):
+    seen = _semantic_tokens(form_model, monkeypatch)
+    form = "intro 1, chorus 2, verse 2, chorus 2, tail 1"  # chorus again at 5 s
+    rate, keep = 25, form_model.semantic.config.target_frames // 2
+    for cut, restated in ((6.0, True), (4.0, False)):  # the second part from 6 s or 4 s
+        story = [(0, "pop"), (cut, "a calm piano")]
+        form_model.generate(story=story, seconds=8.0, seed=0, form=form)
+        tokens = seen[-1][0]
+        same = torch.equal(tokens[5 * rate : 5 * rate + keep], tokens[rate : rate + keep])
+        assert same == restated, cut
 
 
 def test_pieces_with_different_plans_are_each_what_they_are_alone(form_model):

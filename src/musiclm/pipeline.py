@@ -110,6 +110,12 @@ class GenerationOptions:
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False
+    # render the form plan's ending (musiclm.ending): a ring-out over the tail or a
+    # fade-out, as the corpus engine ends its songs; False: the model's ending as sampled
+    ending: bool = True
+    # seconds of the previous story part the first semantic window of a part keeps as
+    # its prompt (None: half a window, 5 s for the bundled stages; docs/songs.md)
+    story_keep: float | None = None
 
     def __post_init__(self) -> None:
         def bad(what: str) -> UserError:
@@ -125,6 +131,10 @@ class GenerationOptions:
             raise bad("top_k must be three integers >= 0 (0: all tokens)")
         if not (isinstance(self.top_p, int | float) and 0 < self.top_p <= 1):
             raise bad("top_p must be in (0, 1]")
+        if self.story_keep is not None and not (
+            isinstance(self.story_keep, int | float) and 0 <= self.story_keep <= 60
+        ):
+            raise bad("story_keep must be None or seconds in [0, 60]")
 
     def for_stage(self, i: int, guided: bool) -> SamplingOptions:
         return SamplingOptions(
@@ -527,8 +537,14 @@ class MusicLM:
         for i, y in enumerate(pieces):
             y = y.float().cpu().numpy()
             out[i, : min(n, y.shape[0])] = y[:n]
+        keep = 0
         if continue_from is not None:  # the prompt as given, crossfaded into the rest
             out = continuation.join(prompt.audio, out, self.sample_rate)
+            keep = len(prompt.audio)
+        if options.ending:
+            from musiclm import ending
+
+            out = ending.finish(out, [c.form for c in conds], self.sample_rate, keep=keep)
         return Generation(out, conds, call.timings, story)
 
     def _decode(self, coarse, fine, call: _Call) -> list[torch.Tensor]:
@@ -742,20 +758,25 @@ class MusicLM:
         rate, window = st.layout.semantic_rate, st.config.target_frames
         total = windows.frames(seconds, rate)
         forms = [c.form if self.takes_form else None for c in timeline.parts[0]]
-        plans = [songs.copies(f, rate, window) for f in forms]
+        # a restatement stays within a story part: a second chorus in another part's text
+        # restating the first part's chorus would carry the old text's music into it
+        plans = [tuple(c for c in songs.copies(f, rate, window)
+                       if timeline.part_at(c.src, rate) == timeline.part_at(c.start, rate))
+                 for f in forms]  # fmt: skip
         out: list[torch.Tensor | None] = [None] * len(plans)
         for idx in songs.groups(plans):
             sub = timeline.pieces(idx) if len(idx) < len(plans) else timeline
             inputs = [StageInputs(st.layout, p, self.device) for p in sub.parts]
             rows = [g[i] for i in idx] if len(idx) < len(plans) else g
-            schedule = windows.song_windows(total, window, sub.breaks(rate), plans[idx[0]])
+            keep = None if opts.story_keep is None else round(opts.story_keep * rate)
+            schedule = windows.song_windows(total, window, sub.breaks(rate), plans[idx[0]], keep)
             tokens = None
             for w in schedule:
                 if isinstance(w, windows.Copy):  # a repeated section's opening, restated
                     tokens = torch.cat([tokens, tokens[:, w.src : w.src + w.frames]], dim=1)
                     call.tick("semantic", w.frames)
                     continue
-                prompt = None if tokens is None else tokens[:, -w.keep :]
+                prompt = None if tokens is None or not w.keep else tokens[:, -w.keep :]
                 at = inputs[sub.part_at(w.start + w.keep, rate)]
                 win = Window(w.start / rate, seconds, st.steps_for(w.frames))
                 part = self._sample(st, "semantic", 0, at, win, w.frames, opts, rows, call, prompt)

@@ -133,15 +133,22 @@ class Copy:
 
 
 def song_windows(
-    total: int, window: int, breaks: Sequence[int] = (), copies: Sequence[Copy] = ()
+    total: int,
+    window: int,
+    breaks: Sequence[int] = (),
+    copies: Sequence[Copy] = (),
+    break_keep: int | None = None,
 ) -> Iterator[SemanticWindow | Copy]:
     """:func:`semantic_windows` for a song: a window's new frames never cross a frame of
     ``breaks`` (where a story part starts: the next window takes the new part's
     conditions), and at each :class:`Copy` (a repeated section's start) the first
     occurrence's frames are restated, so the next window continues them instead of the
-    half-window before. With neither it is :func:`semantic_windows` exactly."""
+    half-window before. ``break_keep``: frames of the previous part the first window of
+    a part keeps as its prompt (None: half a window, as everywhere else). With neither
+    breaks nor copies it is :func:`semantic_windows` exactly."""
     at = {c.start: c for c in copies if 0 < c.start < total}
-    stops = sorted({b for b in breaks if 0 < b < total} | set(at))
+    cuts = {b for b in breaks if 0 < b < total}
+    stops = sorted(cuts | set(at))
     done = 0
     while done < total:
         if done in at:
@@ -150,7 +157,7 @@ def song_windows(
             yield Copy(done, c.src, n)
             done += n
             continue
-        keep = min(window // 2, done)
+        keep = min(window // 2 if break_keep is None or done not in cuts else break_keep, done)
         stop = next((b for b in stops if b > done), total)
         new = min(window - keep, stop - done)
         yield SemanticWindow(done - keep, keep, keep + new)

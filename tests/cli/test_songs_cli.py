@@ -47,6 +47,25 @@ def test_form_option_sets_the_sections(debug_model, tmp_path):
         ("intro", 0, 1), ("verse", 1, 2.5), ("tail", 2.5, 3)]  # fmt: skip
 
 
+def test_the_planned_ending_is_in_the_sidecar_and_no_ending_leaves_it_out(debug_model, tmp_path):
+    import numpy as np
+
+    args = ["pop", "-m", str(debug_model), "-s", "3", "--seed", "1", "-q"]
+    ring, fade, raw = tmp_path / "r.wav", tmp_path / "f.wav", tmp_path / "n.wav"
+    assert main(["generate", *args, "-o", str(ring), "--form", "verse 1.5, tail 1.5"]) == 0
+    assert main(["generate", *args, "-o", str(fade), "--form", "verse 3"]) == 0
+    assert main(["generate", *args, "-o", str(raw), "--form", "verse 1.5, tail 1.5",
+                 "--no-ending"]) == 0  # fmt: skip
+    said = [json.loads(p.with_suffix(".json").read_text())["ending"] for p in (ring, fade, raw)]
+    assert said == ["ring-out", "fade-out", None]
+    y, sr = sf.read(ring, dtype="float32")
+    z, _ = sf.read(raw, dtype="float32")
+    head = slice(0, sr // 4)  # the same piece before its ending (written at its own gain)
+    assert np.corrcoef(y[head], z[head])[0, 1] > 0.999
+    scale = np.abs(y[head]).max() / np.abs(z[head]).max()
+    assert np.abs(y[-sr // 2 :]).max() < 0.05 * scale * np.abs(z[-sr // 2 :]).max()
+
+
 def test_story_makes_one_piece_with_its_parts_in_the_sidecar(debug_model, tmp_path):
     out = tmp_path / "story.wav"
     argv = ["generate", "--story", "0=whistling over a techno beat at 128 bpm", "--story",

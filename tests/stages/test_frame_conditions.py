@@ -50,6 +50,17 @@ def test_frame_ids_read_the_piece_at_the_window_time():
     assert none.eq(0).all()  # nothing given: all unknown, as dropped in training
 
 
+def test_a_layout_without_to_end_leaves_the_seconds_left_unknown():
+    lay = LayoutConfig(kind="semantic", form=True, to_end=False, **LAYOUT)
+    assert [n for n, _ in lay.frame_channels] == ["section", "to_end"]  # same tables
+    sections = section_ids((Section("verse", 0.0, 8.0),), 10.0)[None]
+    ids = lay.frame_ids(torch.tensor([5.0]), 50, sections=sections, total_s=torch.tensor([10.0]))
+    assert ids[0, 0].gt(0).all() and ids[0, 1].eq(0).all()
+    with_end = LayoutConfig(kind="semantic", form=True, **LAYOUT)
+    assert with_end.frame_ids(torch.tensor([5.0]), 50, sections=sections,
+                              total_s=torch.tensor([10.0]))[0, 1].gt(0).all()  # fmt: skip
+
+
 def test_stage_inputs_build_channels_from_conditions():
     lay = LayoutConfig(kind="semantic", melody=True, form=True, **LAYOUT)
     melody = torch.full((100,), MELODY_PC0)
@@ -142,6 +153,9 @@ def test_dataset_reads_melody_and_form_and_counts_long_clips(tmp_path):
     assert ids.shape == (3, cfg.target_steps)
     assert ids[0].eq(MELODY_PC0 + 2).all() and ids[1].eq(2).all()
     assert ids[2, 0] > ids[2, -1] > 0  # seconds to the end of the 8 s clip
+    end = StageDataset(tmp_path, cfg, train=False, at_end=True)[1]["frame_ids"]
+    assert end[2, -1] == 1 and ids[2, -1] > 1  # the last window ends at the clip's end
+    assert torch.equal(end[:2], ids[:2])  # same melody and section there
     torch.manual_seed(0)
     train = StageDataset(tmp_path, cfg)
     assert sorted(train.clips) == ["a"] + ["b"] * 4  # 8 s = four 2 s windows

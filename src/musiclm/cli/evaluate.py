@@ -23,12 +23,15 @@ def evaluate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
     tune: bool = typer.Option(
-        True, "--tune/--no-tune", help="Planned tunes for models that take a melody "
-        "(as `generate --tune`)."
+        True,
+        "--tune/--no-tune",
+        help="Planned tunes for models that take a melody (as `generate --tune`).",
     ),
     guide_keeps_melody: bool = typer.Option(
-        False, "--guide-keeps-melody", help="Guidance's unconditional pass keeps the melody "
-        "(the tune): guidance then pushes toward the text alone."
+        False,
+        "--guide-keeps-melody",
+        help="Guidance's unconditional pass keeps the melody "
+        "(the tune): guidance then pushes toward the text alone.",
     ),
     batch: int = typer.Option(4, "--batch", "-b", help="Prompts generated together."),
     max_clips: int = typer.Option(1000, "--max-clips", help="Corpus clips embedded per corpus."),

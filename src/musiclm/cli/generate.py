@@ -35,14 +35,25 @@ def generate(
         "--seconds long in all (a caption is then optional).",
     ),
     melody: Path = typer.Option(
-        None, "--melody", help="Arrange this hummed, whistled or played tune (any audio file, "
+        None,
+        "--melody",
+        help="Arrange this hummed, whistled or played tune (any audio file, "
         "0.5 s to 5 min): looped or cut to --seconds, its tempo and key the piece's unless "
-        "--tempo/--key say otherwise."
+        "--tempo/--key say otherwise.",
     ),
     tune: bool = typer.Option(
-        True, "--tune/--no-tune", help="With a model that takes a melody: give pieces "
+        True,
+        "--tune/--no-tune",
+        help="With a model that takes a melody: give pieces "
         "without --melody a planned tune in their key (more tonal, plays the key asked for "
-        "more often; --no-tune follows the text's instruments a little more: docs/model.md)."
+        "more often; --no-tune follows the text's instruments a little more: docs/model.md).",
+    ),
+    ending: bool = typer.Option(
+        True,
+        "--ending/--no-ending",
+        help="End as the form plan says: ring out over its "
+        "tail, or fade out (as the corpus engine ends its songs; docs/songs.md). "
+        "--no-ending keeps the model's own last seconds.",
     ),
     spectrogram: bool = typer.Option(
         False, "--spectrogram", help="Also write a PNG spectrogram beside each WAV."
@@ -54,12 +65,16 @@ def generate(
     device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     form: str = typer.Option(
-        None, "--form", help="Sections and their seconds, e.g. 'intro 8, verse 16, chorus 16, "
-        "tail 4' (must add up to --seconds; default: a plan for the caption's genre)."
+        None,
+        "--form",
+        help="Sections and their seconds, e.g. 'intro 8, verse 16, chorus 16, "
+        "tail 4' (must add up to --seconds; default: a plan for the caption's genre).",
     ),
     story: list[str] = typer.Option(
-        None, "--story", help="START=TEXT, repeated: one piece whose text changes at each "
-        "start (seconds, the first at 0), e.g. --story '0=techno' --story '30=calm piano'."
+        None,
+        "--story",
+        help="START=TEXT, repeated: one piece whose text changes at each "
+        "start (seconds, the first at 0), e.g. --story '0=techno' --story '30=calm piano'.",
     ),
 ) -> None:
     """Generate music from text with the bundled model (or --model).
@@ -154,7 +169,7 @@ def generate(
     if len(temps) != 3:
         raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
-                                tune=tune)  # checks them  # fmt: skip
+                                tune=tune, ending=ending)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:
         check_audio_suffix(output)
         paths = [check_output(output)]
@@ -217,6 +232,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
 
     from tqdm.auto import tqdm
 
+    from musiclm.ending import kind
     from musiclm.errors import Interrupted
     from musiclm.form import form_dicts
     from musiclm.piece import write_piece
@@ -254,6 +270,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk), "form": form_dicts(cond.form),
                     "melody": _melody_source(cond, melody),
+                    "ending": kind(cond.form) if options.ending else None,
                     **({"continue": prompt.describe()} if prompt is not None else {}),
                     **({"story": [p.to_dict() for p in made.story]} if made.story else {}),
                 })  # fmt: skip

@@ -69,6 +69,12 @@ def train(
         help="The section (intro, verse, chorus, ...) and the seconds left of every frame, "
         "from the form plan at generation (needs `musiclm tokenize --kinds form`).",
     ),
+    to_end: bool = typer.Option(
+        True,
+        "--to-end/--no-to-end",
+        help="With --form: read the seconds left of every frame (--no-to-end: only the "
+        "prefix's start and total seconds, as Stable Audio; docs/songs.md compares them).",
+    ),
     per_window: bool = typer.Option(
         False,
         "--per-window",
@@ -134,7 +140,8 @@ def train(
     checks.number("--melody-dropout", melody_dropout, low=0, high=1)
     cfg = stage_config(kind, config, pattern=pattern, attributes=attributes, beats=beats,
                        text_cond=text_cond, melody=melody, form=form,
-                       melody_dropout=melody_dropout, per_window=per_window, **layout)  # fmt: skip
+                       melody_dropout=melody_dropout, per_window=per_window,
+                       **layout, **({} if to_end else {"to_end": False}))  # fmt: skip
     task = StageTask(cfg, tokens, val=val, init_from=init_from)
     train_cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed,

@@ -102,6 +102,9 @@ class LayoutConfig(Config):
     beats: bool = False  # and the beat phase of every target frame (needs attributes)
     melody: bool = False  # the tune's pitch class of every target frame (conditioned stages)
     form: bool = False  # the section and seconds to the end of every target frame
+    # with form: the seconds-to-end channel is read (False: always unknown, so the timing
+    # is the prefix's start and total alone, as Stable Audio's; docs/songs.md measures both)
+    to_end: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS or self.pattern not in PATTERNS:
@@ -234,7 +237,7 @@ class LayoutConfig(Config):
                 seq, rate = (melody, MELODY_RATE) if name == "melody" else (sections, FORM_RATE)
                 out.append(zeros if seq is None else _at_times(seq.long(), t, rate))
             else:  # to_end
-                if total_s is None:
+                if total_s is None or not self.to_end:
                     out.append(zeros)
                     continue
                 left = total_s.double()[:, None] - t

@@ -132,9 +132,7 @@ class StageLM(nn.Module):
                     other = uncond_frame_ids.long().reshape(frame_ids.shape)
                 frame_ids = torch.cat([frame_ids, other])
         p = prefix.shape[2] - 1
-        first = self._positions(
-            frame_ids[..., : known + 1] if frame_ids is not None else None, p
-        )
+        first = self._positions(frame_ids[..., : known + 1] if frame_ids is not None else None, p)
         cache = self.net.new_cache(seq.shape[0])
         # (B', streams, V) for the first target step
         logits = self.net(seq, cache, position_ids=first)[:, :, -1]

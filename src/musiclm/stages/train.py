@@ -33,11 +33,15 @@ class StageDataset(Dataset):
     Clips shorter than the window are skipped and counted (``skipped``); in training with
     ``per_window`` a clip of ``n`` windows' length counts ``n`` times. Randomness (the
     window start, conditioning dropout) comes from the global RNGs, which the trainer seeds
-    per (seed, epoch, index); ``train=False`` takes the first window and never drops.
+    per (seed, epoch, index); ``train=False`` takes the first window (``at_end``: the
+    last, e.g. to measure how a stage ends a song) and never drops.
     """
 
-    def __init__(self, tokens: str | Path, config: StageConfig, *, train: bool = True):
+    def __init__(
+        self, tokens: str | Path, config: StageConfig, *, train: bool = True, at_end: bool = False
+    ):
         self.config, self.layout, self.train = config, config.layout, train
+        self.at_end = at_end
         lay = self.layout
         channels = {n for n, _ in lay.frame_channels}
         needs = lay.stage.needs + ("attributes",) * lay.has_attributes
@@ -119,7 +123,10 @@ class StageDataset(Dataset):
         span = total - cfg.window_seconds
         # window starts on a semantic frame (0.04 s) so every rate cuts at the same moment
         grid = 1.0 / lay.semantic_rate
-        start = math.floor(float(torch.rand(())) * span / grid) * grid if self.train else 0.0
+        if self.train:
+            start = math.floor(float(torch.rand(())) * span / grid) * grid
+        else:
+            start = math.floor(span / grid + 1e-6) * grid if self.at_end else 0.0
         drop = bool(torch.rand(()) < cfg.cond_dropout) if self.train and lay.conditioned else False
         kw: dict[str, Any] = {}
         target: torch.Tensor

@@ -12,7 +12,7 @@ import numpy as np
 
 from musiclm.data.synth import accompaniment as acc
 from musiclm.data.synth import drums
-from musiclm.data.synth.form import plan_length, plan_sections
+from musiclm.data.synth.form import fade_seconds, plan_length, plan_sections
 from musiclm.data.synth.genres import GENRES, Genre
 from musiclm.data.synth.instruments import INSTRUMENTS, get_instrument
 from musiclm.data.synth.melodies import Melody, meter_family, pick_melody
@@ -273,7 +273,7 @@ def compose(seed: int, index: int, opts: ComposeOptions = ComposeOptions()) -> S
         uses=g.uses,
         descriptors=g.descriptors,
         swing=swing,
-        fade_seconds=min(8.0, max(2.0, 0.2 * opts.seconds)) if ending == "fade-out" else 0.0,
+        fade_seconds=fade_seconds(opts.seconds) if ending == "fade-out" else 0.0,
         humanize_ms=8.0 if g.humanize else 0.0,
     )
 

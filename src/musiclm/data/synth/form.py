@@ -24,6 +24,11 @@ def plan_length(seconds: float, tempo: float, bar_beats: float, ending: str) -> 
     return float(beats), seconds - beats * beat
 
 
+def fade_seconds(seconds: float) -> float:
+    """How long a fade-out ending fades: a fifth of the song, 2 to 8 s."""
+    return min(8.0, max(2.0, 0.2 * seconds))
+
+
 def plan_sections(
     body_beats: float, bar_beats: float, electronic: bool = False
 ) -> list[tuple[str, float, float]]:
