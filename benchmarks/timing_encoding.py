@@ -114,8 +114,8 @@ def main() -> None:
     for name in VARIANTS:
         rows[f"{name}, {args.steps} steps"] = load_stage(fine_tune(name, args))
     result = {}
-    print(f"| stage | songs | CE last window | CE first window | CE last window, "
-          f"seconds-left zeroed |\n|---|---:|---:|---:|---:|")  # fmt: skip
+    print("| stage | songs | CE last window | CE first window | CE last window, "
+          "seconds-left zeroed |\n|---|---:|---:|---:|---:|")  # fmt: skip
     for name, stage in rows.items():
         last = window_ce(stage, args.val, at_end=True)
         first = window_ce(stage, args.val, at_end=False)
