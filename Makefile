@@ -13,7 +13,7 @@ SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 .SECONDARY:  # the targets below are steps, not files to clean up
 .PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 mulan semantic codec-bench \
 	corpus-more seed-corpus tokens v1-stages stage-semantic stage-coarse stage-fine stages model model-bench clean \
-	corpus-melody corpus-songs tokens-mf stage-semantic-mf stage-coarse-mf stages-mf
+	corpus-melody corpus-songs tokens-mf stage-semantic-mf stage-coarse-mf stages-mf timing-bench
 
 setup: $(VENV)/.installed
 
@@ -207,6 +207,22 @@ model: stages stages-mf
 	cp -r out/c1/final $(ASSETS)/musiclm/coarse
 	cp -r out/stage_fine/final $(ASSETS)/musiclm/fine
 	printf '{"format_version": 1, "parts": {"codec": "../codec_v2", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
+
+# The timing-encoding comparison of docs/songs.md: the bundled semantic stage fine-tuned
+# on engine songs with and without the seconds-left channel, scored on held-out songs.
+timing-bench: setup
+	$(BIN)/musiclm data synth out/songs_30 --clips 40 --seconds 30 --seed 31 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_60 --clips 30 --seconds 60 --seed 32 --workers 2 -q
+	$(BIN)/musiclm data synth out/songs_120 --clips 20 --seconds 120 --seed 33 --workers 2 -q
+	$(BIN)/musiclm data synth out/val_songs --clips 8 --seconds 90 --seed 36 --workers 2 -q
+	$(BIN)/musiclm data synth out/val_songs2 --clips 24 --seconds 45 --seed 37 --workers 2 -q
+	test -f out/ms/manifest.jsonl || $(BIN)/musiclm data merge out/ms out/songs_30 out/songs_60 out/songs_120
+	$(BIN)/musiclm tokenize out/ms -o out/tok_s --kinds $(TIMING_KINDS) --workers 2 -q
+	$(BIN)/musiclm tokenize out/val_songs -o out/tokval_s --kinds $(TIMING_KINDS) --workers 2 -q
+	$(BIN)/musiclm tokenize out/val_songs2 -o out/tokval_s2 --kinds $(TIMING_KINDS) --workers 2 -q
+	$(BIN)/python benchmarks/timing_encoding.py --tokens out/tok_s --val out/tokval_s \
+		--val out/tokval_s2 --steps 150 --out out/timing_bench
+TIMING_KINDS := semantic,mulan,captions,attributes,melody,form
 
 # Speed of the bundled model: end to end (RTF, per stage, peak memory) and per step.
 model-bench: setup

@@ -53,6 +53,22 @@ def test_the_join_has_no_jump(model):
     assert seam <= own
 
 
+def test_the_continuation_comes_in_at_the_prompts_level():
+    from musiclm.continuation import MAX_LEVEL_DB, level_gain
+
+    sr = 8000
+    rng = np.random.default_rng(0)
+    prompt = (0.01 * rng.standard_normal(2 * sr)).astype(np.float32)  # -40 dBFS
+    loud = (0.1 * rng.standard_normal((2, 5 * sr))).astype(np.float32)  # -20 dBFS
+    out = join(prompt, loud, sr)
+    after = out[:, 2 * sr : 3 * sr]
+    db = 20 * np.log10(after.std(axis=1) / prompt[-sr:].std())
+    assert np.all(np.abs(db) < 1.0)  # was +20 dB
+    silent = np.zeros((1, 5 * sr), np.float32)
+    assert level_gain(prompt, silent, sr)[0] == pytest.approx(10 ** (MAX_LEVEL_DB / 20))
+    np.testing.assert_array_equal(level_gain(prompt, loud[:, : 2 * sr], sr), [1.0, 1.0])
+
+
 def test_join_crossfades_at_equal_power():
     sr = 8000
     t = np.arange(sr) / sr

@@ -21,7 +21,8 @@ AudioLM and MusicLM are continuation models at heart (arXiv 2209.03143 §4.1, 23
   stage makes the fine codes of the new frames only (the prompt's own are kept).
 - **Audio** (:func:`join`): the codec decodes everything; the output is the prompt as
   given up to :data:`OVERLAP_S` before its end, then an equal-power crossfade into the
-  decoded audio over that overlap (no click at the join), then the continuation.
+  decoded audio over that overlap (no click at the join), then the continuation, its
+  level matched to the prompt's last seconds.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ MIN_PROMPT_S = 1.0  # below a second a beat tracker finds no tempo and MuLan hea
 MAX_PROMPT_S = 120.0  # longer prompts are refused before decoding (only the end is continued)
 MIN_NEW_S = 0.5  # a continuation adds at least this (the pipeline's shortest piece)
 OVERLAP_S = 0.1  # crossfade from the prompt into the decoded audio, before the prompt's end
+LEVEL_S = 3.0  # seconds either side of the join whose levels are matched (join)
+MAX_LEVEL_DB = 24.0  # the most the continuation's level is moved
 SILENCE_PEAK = 1e-3  # -60 dBFS: a prompt whose loudest sample is below this is silence
 KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white noise 0.53
 
@@ -315,15 +318,32 @@ def plan_steps(model: MusicLM, batch: int, prompt: Prompt, seconds: float) -> di
 # -- audio -----------------------------------------------------------------------------------
 
 
+def level_gain(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Gain per piece ``(B,)`` that puts ``decoded (B, N)``'s new audio (up to
+    :data:`LEVEL_S` after the prompt's end) at the level of the prompt's last
+    :data:`LEVEL_S`, within :data:`MAX_LEVEL_DB`: the stages play at the level they were
+    trained at, so a quiet recording's continuation came in ~17 dB louder."""
+    n = len(prompt)
+    span = round(LEVEL_S * sample_rate)
+    before = float(np.sqrt(np.mean(np.square(prompt[-span:], dtype=np.float64))))
+    after = np.sqrt(np.mean(np.square(decoded[:, n : n + span], dtype=np.float64), axis=1))
+    if decoded.shape[1] <= n:
+        return np.ones(len(decoded), np.float32)
+    limit = 10 ** (MAX_LEVEL_DB / 20)
+    return np.clip(before / np.maximum(after, 1e-9), 1 / limit, limit).astype(np.float32)
+
+
 def join(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarray:
     """The output: ``prompt (n,)`` as given up to :data:`OVERLAP_S` before its end, an
-    equal-power crossfade into ``decoded (B, N)`` over that overlap, then ``decoded``.
+    equal-power crossfade into ``decoded (B, N)`` over that overlap, then ``decoded``,
+    at the prompt's level (:func:`level_gain`).
 
     Equal power (sin/cos), not linear: the codec's rendering of the prompt has phases of
     its own (Griffin-Lim), so over the overlap the two are little correlated and a linear
     fade would dip by up to 3 dB."""
     n = len(prompt)
     ov = min(round(OVERLAP_S * sample_rate), n)
+    decoded = decoded * level_gain(prompt, decoded, sample_rate)[:, None]
     out = decoded.copy()
     head = n - ov
     out[:, :head] = prompt[:head]
@@ -333,4 +353,7 @@ def join(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarra
     return out
 
 
-__all__ = ["MAX_PROMPT_S", "MIN_PROMPT_S", "OVERLAP_S", "Prompt", "conditions", "encode", "join"]
+__all__ = [
+    "LEVEL_S", "MAX_PROMPT_S", "MIN_PROMPT_S", "OVERLAP_S", "Prompt", "conditions", "encode",
+    "join", "level_gain",
+]
