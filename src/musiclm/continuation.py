@@ -343,13 +343,12 @@ def join(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarra
     fade would dip by up to 3 dB."""
     n = len(prompt)
     ov = min(round(OVERLAP_S * sample_rate), n)
-    decoded = decoded * level_gain(prompt, decoded, sample_rate)[:, None]
-    out = decoded.copy()
+    out = decoded * level_gain(prompt, decoded, sample_rate)[:, None]  # a new array
     head = n - ov
     out[:, :head] = prompt[:head]
     t = (np.arange(ov, dtype=np.float64) + 0.5) / max(ov, 1)
     fade_in, fade_out = np.sin(0.5 * np.pi * t), np.cos(0.5 * np.pi * t)
-    out[:, head:n] = (prompt[head:n] * fade_out + decoded[:, head:n] * fade_in).astype(np.float32)
+    out[:, head:n] = (prompt[head:n] * fade_out + out[:, head:n] * fade_in).astype(np.float32)
     return out
 
 

@@ -44,46 +44,61 @@ def kind(form: Sequence[Section] | None) -> str | None:
     return "ring-out" if last.name == TAIL and last.end - last.start >= MIN_RING_S else "fade-out"
 
 
-def envelope(form: Sequence[Section] | None, seconds: float, sample_rate: int) -> np.ndarray:
-    """The gain ``(round(seconds * sample_rate),)`` float32 a piece of this plan ends with
-    (1 before the ending). A piece without a plan gets only the last ramp."""
+def curve(form: Sequence[Section] | None, seconds: float, sample_rate: int) -> tuple[int, np.ndarray]:
+    """Where the ending of a piece of this plan begins (a sample) and its gain from there
+    to the end, float32 (the piece is untouched before it). A piece without a plan gets
+    only the last ramp."""
     from musiclm.data.synth.form import fade_seconds
 
     n = round(seconds * sample_rate)
-    gain = np.ones(n, np.float32)
     how, last = kind(form), form[-1] if form else None
+    click = min(n, round(CLICK_S * sample_rate))
     if how == "ring-out":
-        start = round(last.start * sample_rate)
+        tail = round(last.start * sample_rate)
+        dim = min(tail, round(DIM_S * sample_rate))
         rt60 = min(RING_RT60_S, last.end - last.start)
-        t = np.arange(n - start, dtype=np.float64) / sample_rate
-        dim = min(start, round(DIM_S * sample_rate))
+        t = np.arange(n - tail, dtype=np.float64) / sample_rate
         db = np.linspace(0.0, -DIM_DB, dim + 1)[1:]  # linear in dB, reaching -DIM_DB
-        gain[start - dim : start] = 10.0 ** (db / 20)
-        gain[start:] = (10.0 ** (-DIM_DB / 20 - 3.0 * t / rt60)).astype(np.float32)
+        gain = np.concatenate([10.0 ** (db / 20), 10.0 ** (-DIM_DB / 20 - 3.0 * t / rt60)])
+        start = tail - dim
     elif how == "fade-out":
         k = min(n, round(fade_seconds(seconds) * sample_rate))
-        gain[n - k :] = np.linspace(1.0, 0.0, k, dtype=np.float32) ** 2
-    k = min(n, round(CLICK_S * sample_rate))
-    gain[n - k :] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
-    return gain
+        gain, start = np.linspace(1.0, 0.0, k) ** 2, n - k
+    else:
+        gain, start = np.ones(click), n - click
+    gain = gain.astype(np.float32)
+    if click > len(gain):  # an ending shorter than the last ramp
+        gain, start = np.concatenate([np.ones(click - len(gain), np.float32), gain]), n - click
+    gain[len(gain) - click :] *= np.linspace(1.0, 0.0, click, dtype=np.float32)
+    return start, gain
 
 
-def finish(audio: np.ndarray, forms: Sequence, sample_rate: int, keep: int = 0) -> np.ndarray:
-    """``audio`` ``(B, samples)`` with each piece's planned ending (``forms[i]``: its
-    sections). ``keep``: leading samples never touched (a continuation's prompt, played
-    as given); an ending that would start inside them starts after them."""
-    out = np.array(audio, np.float32, copy=True)
-    n = out.shape[1]
-    for i, form in enumerate(forms):
-        gain = envelope(form, n / sample_rate, sample_rate)
-        start = int(np.argmax(gain < 1.0))  # where the ending begins
-        if 0 < keep and start < keep < n:  # it would begin in the prompt: squeeze it after
-            curve = gain[start:]
-            grid = np.linspace(0.0, len(curve) - 1, n - keep)
-            gain = np.ones(n, np.float32)
-            gain[keep:] = np.interp(grid, np.arange(len(curve)), curve)
-        out[i] *= gain[:n]
+def envelope(form: Sequence[Section] | None, seconds: float, sample_rate: int) -> np.ndarray:
+    """The whole gain ``(round(seconds * sample_rate),)`` float32 a piece of this plan
+    ends with (1 before the ending; :func:`curve`)."""
+    start, gain = curve(form, seconds, sample_rate)
+    out = np.ones(round(seconds * sample_rate), np.float32)
+    out[start:] = gain
     return out
 
 
-__all__ = ["CLICK_S", "DIM_DB", "DIM_S", "MIN_RING_S", "RING_RT60_S", "envelope", "finish", "kind"]
+def finish(
+    audio: np.ndarray, forms: Sequence, sample_rate: int, keep: int = 0, *, inplace: bool = False
+) -> np.ndarray:
+    """``audio`` ``(B, samples)`` with each piece's planned ending (``forms[i]``: its
+    sections); ``inplace`` (float32 audio): scaled where it lies, not copied (a 300 s
+    piece is 29 MB). ``keep``: leading samples never touched (a continuation's prompt,
+    played as given); an ending that would start inside them is squeezed after them."""
+    out = audio if inplace else np.array(audio, np.float32, copy=True)
+    n = out.shape[1]
+    for i, form in enumerate(forms):
+        start, gain = curve(form, n / sample_rate, sample_rate)
+        if 0 < keep < n and start < keep:
+            grid = np.linspace(0.0, len(gain) - 1, n - keep)
+            gain = np.interp(grid, np.arange(len(gain)), gain).astype(np.float32)
+            start = keep
+        out[i, start:] *= gain[: n - start]
+    return out
+
+
+__all__ = ["CLICK_S", "DIM_DB", "DIM_S", "MIN_RING_S", "RING_RT60_S", "curve", "envelope", "finish", "kind"]

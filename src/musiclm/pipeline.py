@@ -534,9 +534,10 @@ class MusicLM:
             coarse = self._coarse(timeline, sem, seconds, options, g, call)
             fine = self._fine(coarse, options, g, call)
             pieces = self._decode(coarse, fine, call)
-        for i, y in enumerate(pieces):
-            y = y.float().cpu().numpy()
+        for i in range(len(pieces)):
+            y, pieces[i] = pieces[i].float().cpu().numpy(), None  # one copy at a time
             out[i, : min(n, y.shape[0])] = y[:n]
+        del y
         keep = 0
         if continue_from is not None:  # the prompt as given, crossfaded into the rest
             out = continuation.join(prompt.audio, out, self.sample_rate)
@@ -544,7 +545,7 @@ class MusicLM:
         if options.ending:
             from musiclm import ending
 
-            out = ending.finish(out, [c.form for c in conds], self.sample_rate, keep=keep)
+            ending.finish(out, [c.form for c in conds], self.sample_rate, keep=keep, inplace=True)
         return Generation(out, conds, call.timings, story)
 
     def _decode(self, coarse, fine, call: _Call) -> list[torch.Tensor]:
@@ -727,7 +728,7 @@ class MusicLM:
         out = []
         for c in codes:
             spans = zip(bounds, bounds[1:])
-            audio = [self.codec.batch_decode(c[None, :, a:b])[0] for a, b in spans]
+            audio = (self.codec.batch_decode(c[None, :, a:b])[0] for a, b in spans)  # lazily
             out.append(songs.stitch(audio, wins, fade, self.codec.hop_length, total))
         call.timings.add("decode", t0)
         return out

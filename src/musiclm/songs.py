@@ -13,7 +13,7 @@ window schedule (:mod:`musiclm.windows`), and decoding in chunks.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -92,12 +92,12 @@ def overlap_for(window_s: float, asked: float | None) -> float:
     return float(asked)
 
 
-def stitch(audio: Sequence[torch.Tensor], wins, fade: int, hop: int, total: int) -> torch.Tensor:
+def stitch(audio: Iterable[torch.Tensor], wins, fade: int, hop: int, total: int) -> torch.Tensor:
     """One piece's audio from its overlapping windows' (``wins``:
-    :func:`musiclm.windows.stitched_windows`; ``audio[k]`` the decode of window ``k``):
-    each window alone from its take-over to the next one's, with an equal-power
-    crossfade of ``fade`` frames after every take-over (shorter where the windows
-    leave less)."""
+    :func:`musiclm.windows.stitched_windows`; ``audio`` yields the decode of window
+    ``k`` in turn, so a generator keeps one window's audio at a time): each window alone
+    from its take-over to the next one's, with an equal-power crossfade of ``fade``
+    frames after every take-over (shorter where the windows leave less)."""
     out = torch.zeros(total * hop)
     fades = []
     for k in range(1, len(wins)):
