@@ -353,6 +353,13 @@ def join(prompt: np.ndarray, decoded: np.ndarray, sample_rate: int) -> np.ndarra
 
 
 __all__ = [
-    "LEVEL_S", "MAX_PROMPT_S", "MIN_PROMPT_S", "OVERLAP_S", "Prompt", "conditions", "encode",
-    "join", "level_gain",
+    "LEVEL_S",
+    "MAX_PROMPT_S",
+    "MIN_PROMPT_S",
+    "OVERLAP_S",
+    "Prompt",
+    "conditions",
+    "encode",
+    "join",
+    "level_gain",
 ]

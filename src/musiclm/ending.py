@@ -44,7 +44,9 @@ def kind(form: Sequence[Section] | None) -> str | None:
     return "ring-out" if last.name == TAIL and last.end - last.start >= MIN_RING_S else "fade-out"
 
 
-def curve(form: Sequence[Section] | None, seconds: float, sample_rate: int) -> tuple[int, np.ndarray]:
+def curve(
+    form: Sequence[Section] | None, seconds: float, sample_rate: int
+) -> tuple[int, np.ndarray]:
     """Where the ending of a piece of this plan begins (a sample) and its gain from there
     to the end, float32 (the piece is untouched before it). A piece without a plan gets
     only the last ramp."""
@@ -101,4 +103,14 @@ def finish(
     return out
 
 
-__all__ = ["CLICK_S", "DIM_DB", "DIM_S", "MIN_RING_S", "RING_RT60_S", "curve", "envelope", "finish", "kind"]
+__all__ = [
+    "CLICK_S",
+    "DIM_DB",
+    "DIM_S",
+    "MIN_RING_S",
+    "RING_RT60_S",
+    "curve",
+    "envelope",
+    "finish",
+    "kind",
+]
