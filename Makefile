@@ -209,12 +209,9 @@ model: stages stages-mf
 	printf '{"format_version": 1, "parts": {"codec": "../codec_v2", "mulan": "../mulan"}}\n' > $(ASSETS)/musiclm/pipeline.json
 
 # The timing-encoding comparison of docs/songs.md: the bundled semantic stage fine-tuned
-# on engine songs with and without the seconds-left channel, scored on held-out songs.
-timing-bench: setup
-	$(BIN)/musiclm data synth out/songs_30 --clips 40 --seconds 30 --seed 31 --workers 2 -q
-	$(BIN)/musiclm data synth out/songs_60 --clips 30 --seconds 60 --seed 32 --workers 2 -q
-	$(BIN)/musiclm data synth out/songs_120 --clips 20 --seconds 120 --seed 33 --workers 2 -q
-	$(BIN)/musiclm data synth out/val_songs --clips 8 --seconds 90 --seed 36 --workers 2 -q
+# on engine songs (corpus-songs' 30-120 s ones) with and without the seconds-left
+# channel, scored on held-out songs.
+timing-bench: corpus-songs
 	$(BIN)/musiclm data synth out/val_songs2 --clips 24 --seconds 45 --seed 37 --workers 2 -q
 	test -f out/ms/manifest.jsonl || $(BIN)/musiclm data merge out/ms out/songs_30 out/songs_60 out/songs_120
 	$(BIN)/musiclm tokenize out/ms -o out/tok_s --kinds $(TIMING_KINDS) --workers 2 -q
