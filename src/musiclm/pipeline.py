@@ -537,7 +537,6 @@ class MusicLM:
         for i in range(len(pieces)):
             y, pieces[i] = pieces[i].float().cpu().numpy(), None  # one copy at a time
             out[i, : min(n, y.shape[0])] = y[:n]
-        del y
         keep = 0
         if continue_from is not None:  # the prompt as given, crossfaded into the rest
             out = continuation.join(prompt.audio, out, self.sample_rate)
