@@ -175,3 +175,42 @@ def test_eval_table_has_frame_chroma_and_rejects_zero_clips(model, corpus, capsy
     assert "| system | chroma r |" in capsys.readouterr().out
     assert main(argv + ["--clips", "0"]) == 2
     assert "--clips" in capsys.readouterr().err
+
+
+def _train(corpus, run, *extra) -> int:
+    args = ["codec", "train", "--data", str(corpus), "--out", str(run), "--steps", "4",
+            "--batch-size", "4", "--seconds", "0.5", *extra]  # fmt: skip
+    return main(args)
+
+
+def test_decoder_only_keeps_the_codes_and_the_version(corpus, tmp_path):
+    """`--init-from X --decoder-only` trains the decoder alone: the encoder, codebooks and
+    codec version stay those of X (its code files and tokens stay valid), the decoder moves."""
+    from musiclm.codec.model import Codec
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _train(corpus, tmp_path / "base", "--config", "debug-spectral") == 0
+        base = tmp_path / "base" / "final"
+        assert _train(corpus, tmp_path / "ft", "--init-from", str(base), "--decoder-only",
+                      "--lr", "1e-2") == 0  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    a, b = Codec.from_pretrained(base), Codec.from_pretrained(tmp_path / "ft" / "final")
+    assert a.version == b.version
+    sa, sb = a.state_dict(), b.state_dict()
+    for k in sa:
+        if not k.startswith("decoder."):
+            assert torch.equal(sa[k], sb[k]), k
+    assert any(not torch.equal(sa[k], sb[k]) for k in sa if k.startswith("decoder."))
+    y = np.sin(2 * np.pi * 220 * np.arange(8000) / 8000).astype(np.float32)
+    assert np.array_equal(a.encode(y, 8000), b.encode(y, 8000))
+
+
+def test_decoder_only_needs_a_codec_to_start_from(corpus, tmp_path, capsys):
+    assert _train(corpus, tmp_path / "x", "--config", "debug-spectral", "--decoder-only") != 0
+    err = capsys.readouterr().err
+    assert "--init-from" in err and "Traceback" not in err
+    assert _train(corpus, tmp_path / "y", "--init-from", str(tmp_path / "nope")) != 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -45,6 +45,18 @@ def train(
     export: Path = typer.Option(None, "--export", help="Also write the final weights here."),
     fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights (half the size)."),
     device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
+    init_from: Path = typer.Option(
+        None,
+        "--init-from",
+        help="Start from this trained codec (a folder, or v2): its config replaces --config.",
+    ),
+    decoder_only: bool = typer.Option(
+        False,
+        "--decoder-only",
+        help="With --init-from (spectral codec): train the decoder alone on the frozen "
+        "encoder and codebooks, so the codes, the codec version and every token made "
+        "with it stay valid.",
+    ),
 ) -> None:
     """Train a codec on a corpus with the shared Accelerate trainer.
 
@@ -52,20 +64,29 @@ def train(
     Kill it and rerun with --resume: it continues from the last checkpoint exactly.
     """
     from musiclm.codec.config import CodecConfig
+    from musiclm.codec.model import Codec
     from musiclm.codec.train import CodecLossConfig, CodecTask
     from musiclm.devices import trainer_device
+    from musiclm.errors import UserError
     from musiclm.io import check_output_dir
     from musiclm.training import TrainConfig, Trainer
 
     dev = trainer_device(device)  # a missing GPU is refused before any work
     final = export or out / "final"
     check_output_dir(final, what="--export folder", create=False)  # before hours of training
+    if decoder_only and init_from is None:
+        raise UserError("--decoder-only needs --init-from (the codec whose decoder to train)")
+    codec_config = CodecConfig.preset(config)
+    if init_from is not None:
+        codec_config = Codec.from_pretrained(init_from).config
     task = CodecTask(
-        CodecConfig.preset(config),
+        codec_config,
         data,
         val=val,
         seed=seed,
         losses=CodecLossConfig(adversarial=adversarial, crop_seconds=seconds),
+        init_from=init_from,
+        decoder_only=decoder_only,
     )
     cfg = TrainConfig.for_run(
         steps, out_dir=out, batch_size=batch_size, lr=lr, seed=seed, grad_clip=10.0

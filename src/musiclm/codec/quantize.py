@@ -77,7 +77,7 @@ def _kmeans(x: Tensor, k: int, iters: int = _KMEANS_ITERS) -> tuple[Tensor, Tens
     return codebook, torch.bincount(_nearest(x, codebook), minlength=k).float()
 
 
-def _perplexity(codes: Tensor, k: int) -> Tensor:
+def code_perplexity(codes: Tensor, k: int) -> Tensor:
     """exp(entropy) of the code histogram: k for uniform use, 1 for a single code."""
     p = torch.bincount(codes.reshape(-1), minlength=k).float()
     p = p / p.sum().clamp_min(1)
@@ -260,7 +260,7 @@ class ResidualVQ(nn.Module):
             residual = residual - q
             total = total + q
             codes.append(idx)
-            ppl.append(_perplexity(idx, self.codebook_size))
+            ppl.append(code_perplexity(idx, self.codebook_size))
         if self.training and any(not bool(lay.initialised) for lay in self.layers[n:]):
             self._init_rest(residual.detach(), n)
         total = total.to(x.dtype)

@@ -23,7 +23,8 @@ from musiclm.codec.discriminator import (
     generator_adversarial_loss,
 )
 from musiclm.codec.losses import MelLoss, MultiResolutionSTFTLoss
-from musiclm.codec.model import Codec
+from musiclm.codec.model import Codec, CodecOutput
+from musiclm.codec.quantize import code_perplexity
 from musiclm.data.dataset import ClipDataset
 from musiclm.errors import UserError
 from musiclm.training import TrainConfig, TrainTask
@@ -60,8 +61,18 @@ class CodecTask(TrainTask):
         val: str | Path | None = None,
         losses: CodecLossConfig = CodecLossConfig(),
         seed: int = 0,
+        init_from: str | Path | None = None,
+        decoder_only: bool = False,
     ):
         self.config, self.data, self.val, self.losses, self.seed = config, data, val, losses, seed
+        # decoder_only: fine-tune the decoder of a trained codec (init_from) on its frozen
+        # encoder and codebooks, so its codes (and every token made with them) keep their
+        # meaning and the codec keeps its version
+        if decoder_only and init_from is None:
+            raise UserError("decoder-only training needs a trained codec to start from")
+        if decoder_only and config.family != "spectral":
+            raise UserError("decoder-only training is for the spectral codec (v2)")
+        self.init_from, self.decoder_only = init_from, decoder_only
         self.stft = MultiResolutionSTFTLoss(complex_weight=losses.complex)
         self.mel = MelLoss(config.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
 
@@ -84,14 +95,29 @@ class CodecTask(TrainTask):
         return torch.stack([it["audio"] for it in items])  # (B, T); captions are not needed
 
     def model_config(self) -> dict[str, Any]:
-        return {"codec": self.config.to_dict(), "losses": asdict(self.losses)}
+        out = {"codec": self.config.to_dict(), "losses": asdict(self.losses)}
+        if self.init_from is not None:
+            out["init_from"] = str(self.init_from)
+            out["decoder_only"] = self.decoder_only
+        return out
 
     def build_model(self) -> nn.Module | dict[str, nn.Module]:
-        codec = Codec(self.config)
-        # rescale encoder outputs to unit RMS from real data before the RVQ sees them
-        ds = self.train_dataset()
-        batch = torch.stack([ds[i]["audio"] for i in range(min(16, len(ds)))])
-        codec.calibrate(batch)
+        if self.init_from is not None:
+            codec = Codec.from_pretrained(self.init_from)
+            if codec.config.version != self.config.version:
+                raise UserError(
+                    f"--init-from {self.init_from} is codec {codec.version}, not "
+                    f"{self.config.version}"
+                )
+            if self.decoder_only:
+                for p in [*codec.encoder.parameters(), *codec.quantizer.parameters()]:
+                    p.requires_grad_(False)
+        else:
+            codec = Codec(self.config)
+            # rescale encoder outputs to unit RMS from real data before the RVQ sees them
+            ds = self.train_dataset()
+            batch = torch.stack([ds[i]["audio"] for i in range(min(16, len(ds)))])
+            codec.calibrate(batch)
         if not self.losses.adversarial:
             return codec
         return {"codec": codec, "disc": MultiScaleSTFTDiscriminator()}
@@ -104,9 +130,28 @@ class CodecTask(TrainTask):
             "codec": adamw(model["codec"].parameters(), config),
         }
 
+    @staticmethod
+    def _frozen_codes(codec: Codec, audio: torch.Tensor):
+        """Decoder-only training: the frozen encoder's target and quantised latent (the
+        codebooks are read, never updated); in training a random prefix of levels, as
+        quantizer dropout draws it, so every prefix keeps decoding well."""
+        with torch.no_grad():
+            target = codec.encoder.log_magnitude(codec._pad(codec._check_batch(audio)))
+            z = codec.encoder.encode(target) * codec.latent_scale
+            n = int(torch.randint(1, codec.levels + 1, (1,))) if codec.training else None
+            codes = codec.quantizer.encode(z, n)
+            return target, codec.quantizer.decode(codes), codes
+
     def _spectral(self, codec, audio: torch.Tensor):
         """The magnitude-domain codec's loss: no waveform is synthesised in training."""
-        out = codec(audio, synthesize=False)
+        if self.decoder_only:
+            target, quantized, codes = self._frozen_codes(codec, audio)
+            log_mag = codec.decoder.predict(quantized)
+            ppl = torch.stack([code_perplexity(c, codec.codebook_size) for c in codes.unbind(1)])
+            out = CodecOutput(audio.new_zeros(audio.shape[0], 0), codes, log_mag.new_zeros(()),
+                              ppl, codes.shape[1], log_mag, target)  # fmt: skip
+        else:
+            out = codec(audio, synthesize=False)
         log_l1 = (out.log_mag - out.target_log_mag).abs().mean()
         est, ref = out.log_mag.exp(), out.target_log_mag.exp()
         sc = torch.linalg.vector_norm(ref - est) / torch.linalg.vector_norm(ref).clamp_min(1e-8)
