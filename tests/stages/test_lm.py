@@ -114,6 +114,30 @@ def test_seeded_sampling_is_deterministic():
     assert torch.equal(*runs)
 
 
+def test_prefill_in_row_chunks_draws_the_same_and_heads_see_one_position(monkeypatch):
+    """A batch's prefix goes through a few rows at a time and only its last position
+    reaches the heads (the memory of a long piece's fine batch): the draws stay those
+    of the whole batch at once."""
+    import musiclm.stages.lm as lm
+
+    stage = _stage("fine")
+    prefix, _, _ = _inputs(stage, b=2)
+    prefix = prefix.repeat(3, 1, 1)  # 6 rows
+
+    def run():
+        g = torch.Generator().manual_seed(3)
+        return stage.generate(prefix, 20, SamplingOptions(temperature=0.9), generator=g)
+
+    whole = run()
+    seen = []
+    hook = stage.net.heads[0].register_forward_hook(lambda m, i, o: seen.append(i[0].shape))
+    monkeypatch.setattr(lm, "PREFILL_ROWS", 4)  # chunks of 4 and 2 rows
+    chunked = run()
+    hook.remove()
+    assert torch.equal(chunked, whole)
+    assert [s[:2] for s in seen[:2]] == [(4, 1), (2, 1)]  # the prefill: last position only
+
+
 @pytest.mark.parametrize(
     "kind,pattern", [("semantic", "delay"), ("coarse", "delay"), ("fine", "flat")]
 )

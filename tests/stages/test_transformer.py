@@ -25,6 +25,25 @@ def test_cached_steps_equal_the_full_forward(streams):
     torch.testing.assert_close(stepped, full, atol=1e-5, rtol=1e-4)
 
 
+def test_a_cache_filled_rows_apart_equals_one_filled_at_once():
+    """``KVCache.rows``: a view whose writes land in the whole cache (the prefill of a
+    big batch goes through in row chunks)."""
+    model = _model(n_streams=2)
+    tokens = torch.randint(0, 50, (5, 2, 9))
+    with torch.no_grad():
+        whole = model.new_cache(5)
+        model(tokens[..., :8], whole)
+        apart = model.new_cache(5)
+        for a in range(0, 5, 2):
+            part = apart.rows(a, a + 2)
+            model(tokens[a : a + 2, :, :8], part)
+        apart.length = part.length
+        for k, v in zip(whole.k + whole.v, apart.k + apart.v):
+            torch.testing.assert_close(k, v, atol=1e-6, rtol=1e-5)
+        step = tokens[..., 8:]
+        torch.testing.assert_close(model(step, apart), model(step, whole), atol=1e-5, rtol=1e-4)
+
+
 def test_causal_future_tokens_do_not_change_the_past():
     model = _model()
     a = torch.randint(0, 50, (1, 10))

@@ -52,3 +52,15 @@ def seed(name: str, value: int | None, *, span: int = 1) -> int | None:
     if value is not None and not 0 <= value <= MAX_SEED - (span - 1):
         raise UserError(f"{name} must be between 0 and {MAX_SEED - (span - 1)}, got {value}")
     return value
+
+
+def temperatures(name: str, value: str) -> tuple[float, float, float]:
+    """Three sampling temperatures, ``"semantic,coarse,fine"`` (their range is checked by
+    :class:`musiclm.pipeline.GenerationOptions`)."""
+    try:
+        temps = tuple(float(x) for x in value.split(","))
+    except ValueError:
+        temps = ()
+    if len(temps) != 3 or not all(math.isfinite(t) for t in temps):
+        raise UserError(f"{name} needs three numbers >= 0 (semantic,coarse,fine), got {value!r}")
+    return temps

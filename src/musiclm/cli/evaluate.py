@@ -22,6 +22,9 @@ def evaluate(
         1, "--samples", "-n", min=1, help="Pieces per prompt (seeds seed, seed+1000, ...)."
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
+    temperature: str = typer.Option(
+        "1.0,0.95,0.4", "--temperature", help="Semantic, coarse, fine (as `generate`)."
+    ),
     tune: bool = typer.Option(
         True,
         "--tune/--no-tune",
@@ -58,7 +61,9 @@ def evaluate(
     checks.seed("--seed", seed, span=1000 * samples)
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
-    options = GenerationOptions(cfg=cfg, tune=tune, guide_keeps_melody=guide_keeps_melody)
+    temps = checks.temperatures("--temperature", temperature)
+    options = GenerationOptions(cfg=cfg, temperature=temps, tune=tune,
+                                guide_keeps_melody=guide_keeps_melody)  # fmt: skip
     check_output_dir(out, what="--out folder", create=False)  # before generating anything
     items = read_prompts(prompts)
     net = MusicLM.from_pretrained(model, device=dev)

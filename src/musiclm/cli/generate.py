@@ -162,12 +162,7 @@ def generate(
         captions = [parts[0][1]]  # names the file
     names = captions or ["continuation"]  # with --continue and no caption: one piece
     checks.seed("--seed", seed, span=len(names))
-    try:
-        temps = tuple(float(x) for x in temperature.split(","))
-    except ValueError:
-        temps = ()
-    if len(temps) != 3:
-        raise UserError(f"--temperature needs three numbers >= 0, got {temperature!r}")
+    temps = checks.temperatures("--temperature", temperature)
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
                                 tune=tune, ending=ending)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:

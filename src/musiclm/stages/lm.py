@@ -20,6 +20,7 @@ from musiclm.stages.sampling import SamplingOptions, guide, sample
 from musiclm.stages.transformer import TokenTransformer
 
 IGNORE = -100
+PREFILL_ROWS = 16  # rows of a batch whose prefix goes through at once (memory)
 
 
 class StageLM(nn.Module):
@@ -134,8 +135,7 @@ class StageLM(nn.Module):
         p = prefix.shape[2] - 1
         first = self._positions(frame_ids[..., : known + 1] if frame_ids is not None else None, p)
         cache = self.net.new_cache(seq.shape[0])
-        # (B', streams, V) for the first target step
-        logits = self.net(seq, cache, position_ids=first)[:, :, -1]
+        logits = self._prefill(seq, cache, first)  # (B', streams, V): the first step's
         mask = lay.target_pattern.real(q, steps, frames, prefix.device)
         out = [forced[:, :, i] for i in range(known)] if forced is not None else []
         for step in range(known, steps):
@@ -158,6 +158,20 @@ class StageLM(nn.Module):
             if progress is not None:
                 progress(1)
         return self._assemble(torch.stack(out, dim=2), frames)
+
+    def _prefill(self, seq: Tensor, cache, position_ids: Tensor | None) -> Tensor:
+        """Run ``seq (B', streams, P)`` into ``cache``; the logits of its last position
+        ``(B', streams, V)``. Rows go through ``PREFILL_ROWS`` at a time and the heads
+        see the last position only: the fine stage's batch of 64 windows (P 151) made
+        ~320 MB of activations and prefix logits at once, a 300 s piece's peak memory
+        (docs/songs.md)."""
+        last, out = seq.shape[2] - 1, []
+        for a in range(0, seq.shape[0], PREFILL_ROWS):
+            part = cache.rows(a, a + PREFILL_ROWS)
+            pos = position_ids[a : a + PREFILL_ROWS] if position_ids is not None else None
+            out.append(self.net(seq[a : a + PREFILL_ROWS], part, last, pos)[:, :, -1])
+        cache.length = part.length
+        return torch.cat(out)
 
     def _prompt_steps(self, prompt: Tensor, steps: int, frames: int) -> tuple[Tensor, int]:
         """A prompt's tokens in step order ``(B, streams, prompt steps)`` (-1 where a step

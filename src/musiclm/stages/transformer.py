@@ -13,6 +13,7 @@ each step predicts one token of every codebook level.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -72,6 +73,14 @@ class KVCache:
         self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layers)]
         self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layers)]
         self.length = 0  # positions filled so far
+
+    def rows(self, start: int, end: int) -> KVCache:
+        """Batch rows ``start:end`` as a cache of their own that shares this one's
+        storage (what it writes lands here), at this cache's length."""
+        part = copy.copy(self)
+        part.k = [k[start:end] for k in self.k]
+        part.v = [v[start:end] for v in self.v]
+        return part
 
     def reorder(self, index: Tensor) -> None:
         """Keep batch rows ``index`` (e.g. after dropping finished prompts)."""
