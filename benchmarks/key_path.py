@@ -66,6 +66,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--semantic-t", type=float, default=None, help="semantic temperature")
     ap.add_argument("--coarse-t", type=float, default=None, help="coarse temperature")
     ap.add_argument("--cfg", type=float, default=None)
     ap.add_argument("--threads", type=int, default=2)
@@ -83,9 +84,10 @@ def main() -> None:
     model = MusicLM.from_pretrained(args.model)
     sr = model.sample_rate
     opts = GenerationOptions()
-    if args.coarse_t is not None:
-        t = opts.temperature
-        opts = dataclasses.replace(opts, temperature=(t[0], args.coarse_t, t[2]))
+    t = opts.temperature
+    t = (t[0] if args.semantic_t is None else args.semantic_t,
+         t[1] if args.coarse_t is None else args.coarse_t, t[2])  # fmt: skip
+    opts = dataclasses.replace(opts, temperature=t)
     if args.cfg is not None:
         opts = dataclasses.replace(opts, cfg=args.cfg)
     if args.top_k is not None:

@@ -136,7 +136,7 @@ def test_training_mode_skips_synthesis_and_returns_magnitudes():
 def test_spectral_task_loss_is_magnitude_based(tmp_path):
     codec = Codec(CodecConfig.preset("debug-spectral")).train()
     task = CodecTask.__new__(CodecTask)  # no corpus needed for the loss itself
-    task.losses = CodecLossConfig()
+    task.losses, task.decoder_only = CodecLossConfig(), False
     x = torch.from_numpy(np.stack([chord(0.25, 8000)] * 2))
     loss, metrics = task.loss(codec, x, step=0)
     assert loss.ndim == 0 and torch.isfinite(loss)
