@@ -11,7 +11,7 @@ DEMO   ?= out/demo_corpus
 SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
 .SECONDARY:  # the targets below are steps, not files to clean up
-.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 mulan semantic codec-bench \
+.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 codec-v2-decoder mulan semantic codec-bench \
 	corpus-more seed-corpus tokens v1-stages stage-semantic stage-coarse stage-fine stages model model-bench clean \
 	corpus-melody corpus-songs tokens-mf stage-semantic-mf stage-coarse-mf stages-mf timing-bench
 
@@ -73,6 +73,16 @@ codec-v2: corpus
 	$(BIN)/musiclm codec train --config spectral --data out/codec_corpus --val out/codec_val \
 		--out out/codec_v2 --steps $(CODEC_V2_STEPS) -b 16 --seconds 2 --seed 0 \
 		$$(test -d out/codec_v2 && echo --resume) --export out/codec_v2/final --fp16
+
+# The bundled v2's decoder, trained on for 3,600 more steps on the frozen encoder and
+# codebooks (the codes, the codec version and every token stay as they were; docs/codec.md).
+# From scratch it follows `make codec-v2`; the bundle ran it from the v2 bundled before it
+# (`git show 6cdeffb:src/musiclm/assets/codec_v2/...` into a folder, then V2_INIT=folder).
+V2_INIT ?= out/codec_v2/final
+codec-v2-decoder: $(if $(filter out/codec_v2/final,$(V2_INIT)),codec-v2,corpus)
+	$(BIN)/musiclm codec train --init-from $(V2_INIT) --decoder-only --data out/codec_corpus \
+		--val out/codec_val --out out/codec_v2_dec --steps 3600 -b 16 --seconds 2 --lr 3e-4 \
+		--seed 0 $$(test -d out/codec_v2_dec && echo --resume) --export out/codec_v2_dec/final --fp16
 
 # Retrain the tiny MuLan (frozen MiniLM text tower + our audio tower) the same way.
 MULAN_STEPS ?= 700

@@ -16,13 +16,12 @@ on ``musiclm eval``'s prompt set.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from musiclm.eval.music import key_fit, normalise_key
+from musiclm.eval.music import key_fit, keyed_captions
 from musiclm.io import read_audio
 from musiclm.pipeline import GenerationOptions, MusicLM
 
@@ -45,13 +44,7 @@ def main() -> None:
     )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    picked = []
-    for line in (args.heldout / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
-        if r.get("mode") in ("major", "minor") and len(picked) < args.n:
-            picked.append(r)
-    keys = [normalise_key(f"{r['key']} {r['mode']}") for r in picked]
-    texts = [r["captions"][0] for r in picked]
+    picked, keys, texts = keyed_captions(args.heldout, args.n)
     rows = []
     fits = [key_fit(*read_audio(args.heldout / r["audio"])) for r in picked]
     rows.append(("real clips (ceiling)", fits))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ import torch
 
 from musiclm import songs
 from musiclm.devices import generator
-from musiclm.eval.music import key_fit, normalise_key
+from musiclm.eval.music import key_fit, keyed_captions
 from musiclm.io import read_audio
 from musiclm.pipeline import GenerationOptions, MusicLM, _Call
 
@@ -74,13 +74,7 @@ def main() -> None:
     ap.add_argument("--top-k", type=int, default=None, help="coarse top-k (0: all)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    picked = []
-    for line in (args.heldout / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
-        if r.get("mode") in ("major", "minor") and len(picked) < args.n:
-            picked.append(r)
-    keys = [normalise_key(f"{r['key']} {r['mode']}") for r in picked]
-    texts = [r["captions"][0] for r in picked]
+    picked, keys, texts = keyed_captions(args.heldout, args.n)
     model = MusicLM.from_pretrained(args.model)
     sr = model.sample_rate
     opts = GenerationOptions()
@@ -130,11 +124,15 @@ def main() -> None:
     print(f"## Key along the pipeline: {len(texts)} held-out clips (`{args.heldout}`), "
           f"{args.seconds:g} s, seed {args.seed}, {args.model or 'bundled'}, "
           f"temperatures {opts.temperature}, top-k {opts.top_k}, cfg {opts.cfg:g}\n")  # fmt: skip
-    print("| audio | key right | key strength (mean) |\n|---|---:|---:|")
+    print("| audio | key right | key strength (mean) | commonest key read |\n|---|---:|---:|---|")
     for name, pieces in rows:
         fits = [key_fit(p, sr) for p in pieces]
         right = sum(est == key for (est, _), key in zip(fits, keys))
-        print(f"| {name} | {right} of {len(keys)} | {np.mean([s for _, s in fits]):.3f} |")
+        common, count = Counter(est for est, _ in fits).most_common(1)[0]
+        print(f"| {name} | {right} of {len(keys)} | {np.mean([s for _, s in fits]):.3f} "
+              f"| {common} ({count} of {len(fits)}) |")  # fmt: skip
+    common, count = Counter(keys).most_common(1)[0]
+    print(f"\nThe captions' commonest key: {common} ({count} of {len(keys)}).")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import torch
 from musiclm.eval.melody import melody_cosine, render_melody_part, sine_melody
 from musiclm.io import read_audio, write_audio
 from musiclm.melody import frame_count, load_melody, melody_ids
-from musiclm.pipeline import MusicLM
+from musiclm.pipeline import GenerationOptions, MusicLM
 
 STYLES = (
     "a jazz trio with piano, double bass and brushed drums",
@@ -121,6 +121,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--temperature", default=None,
+                    help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
     ap.add_argument(
         "--figure",
         type=Path,
@@ -132,6 +134,11 @@ def main() -> None:
 
     model = MusicLM.from_pretrained(args.model)
     takes_melody = model.takes_melody
+    options = GenerationOptions()
+    if args.temperature:
+        options = GenerationOptions(
+            temperature=tuple(float(x) for x in args.temperature.split(","))
+        )
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []
@@ -159,7 +166,7 @@ def main() -> None:
         modes = {"text": {}} | ({"melody": {"melody": str(path)}} if takes_melody else {})
         for mode, extra in modes.items():
             t0 = time.perf_counter()
-            y = model.generate([text], args.seconds, args.seed + j, **extra)[0]
+            y = model.generate([text], args.seconds, args.seed + j, options=options, **extra)[0]
             walls.append(time.perf_counter() - t0)
             emb_t, emb_a = model.mulan.embed_text([text])[0], model.mulan.embed_audio(y, sr)
             row[f"cos_{mode}"] = melody_cosine(ids, y, sr)

@@ -93,8 +93,10 @@ def _one(job: dict) -> None:
     model = MusicLM.from_pretrained(job.get("model"))
     # the model's own ending: the planned one (musiclm.ending) is applied to it in
     # main, so each piece gives both figures (generate's default output is exactly that)
+    temps = job.get("temperature")
     opts = GenerationOptions(overlap=job.get("overlap"), ending=False,
-                             story_keep=job.get("story_keep"))  # fmt: skip
+                             story_keep=job.get("story_keep"),
+                             **({"temperature": tuple(temps)} if temps else {}))  # fmt: skip
     t_load = time.perf_counter() - t0
     seconds = job["seconds"]
     if job.get("story"):
@@ -261,6 +263,9 @@ def main() -> None:
     ap.add_argument("--story-keep", type=float, default=None,
                     help="seconds of the previous part a part's first semantic window "
                     "keeps (GenerationOptions.story_keep; default: the model's)")  # fmt: skip
+    ap.add_argument("--temperature", default=None,
+                    help="'semantic,coarse,fine' sampling temperatures (default: the "
+                    "model's); pieces are kept apart per setting")  # fmt: skip
     ap.add_argument("--engine-clips", type=int, default=None, help="default: --prompts")
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
@@ -283,11 +288,14 @@ def main() -> None:
 
     from musiclm.eval import songs as ev
 
-    args.out.mkdir(parents=True, exist_ok=True)
     prompts = PROMPTS[: args.prompts]
-    lengths = [float(x) for x in args.lengths.split(",")]
+    lengths = [float(x) for x in args.lengths.split(",") if x.strip()]  # "": stories only
     groups: dict[str, list[dict]] = {}
     base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
+    if args.temperature:
+        base["temperature"] = [float(x) for x in args.temperature.split(",")]
+        args.out = args.out / f"t{args.temperature.replace(',', '_')}"
+    args.out.mkdir(parents=True, exist_ok=True)
     jobs = [base | {"text": text, "seconds": seconds, "seed": args.seed + i,
                     "out": str(args.out / f"p{i:02d}_{seconds:g}s")}
             for seconds in lengths for i, (text, _g) in enumerate(prompts)]  # fmt: skip
@@ -312,7 +320,9 @@ def main() -> None:
         groups[f"model {seconds:g} s"] = rows
         groups[f"{seconds:g} s, model's own ending"] = raws
 
-    engine = _engine(args.out, args.engine_clips or args.prompts, [g for _, g in prompts])
+    # the prompts' genres (all of PROMPTS' when only stories are asked for)
+    engine = _engine(args.out, args.engine_clips or args.prompts,
+                     [g for _, g in prompts or PROMPTS])  # fmt: skip
     erows = []
     for r in engine:
         y, sr = sf.read(args.out / "engine" / r["audio"], dtype="float32")

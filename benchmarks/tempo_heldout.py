@@ -25,7 +25,7 @@ from musiclm.conditions import parse_tempo
 from musiclm.eval.music import estimate_tempo, tempo_error
 from musiclm.eval.run import TEMPO_TOLERANCE as TOLERANCE
 from musiclm.io import read_audio
-from musiclm.pipeline import MusicLM
+from musiclm.pipeline import GenerationOptions, MusicLM
 
 BUCKETS = ((0, 90), (90, 130), (130, 165), (165, 1000))
 
@@ -69,6 +69,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="also write every estimate here")
+    ap.add_argument("--temperature", nargs="+", default=None,
+                    help="sampling temperatures to compare, each 'semantic,coarse,fine' "
+                         "(default: the model's defaults)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = pick(args.heldout, args.n)
@@ -78,14 +81,21 @@ def main() -> None:
         y, sr = read_audio(r["audio"], seconds=args.seconds)
         real.append(estimate_tempo(y, sr))
     results["real audio (ceiling)"] = real
+    temps = args.temperature or [None]
     for path in args.model or [None]:
         model = MusicLM.from_pretrained(path)
-        est = []
-        for i in range(0, len(rows), args.batch):
-            texts = [r["text"] for r in rows[i : i + args.batch]]
-            audio = model.generate(texts, seconds=args.seconds, seed=args.seed + i)
-            est += [estimate_tempo(y, model.sample_rate) for y in audio]
-        results[path or "bundled"] = est
+        for t in temps:
+            opts = GenerationOptions()
+            if t is not None:
+                opts = GenerationOptions(temperature=tuple(float(x) for x in t.split(",")))
+            est = []
+            for i in range(0, len(rows), args.batch):
+                texts = [r["text"] for r in rows[i : i + args.batch]]
+                audio = model.generate(texts, seconds=args.seconds, seed=args.seed + i,
+                                       options=opts)  # fmt: skip
+                est += [estimate_tempo(y, model.sample_rate) for y in audio]
+            name = path or "bundled"
+            results[name if t is None else f"{name}, temperatures {t}"] = est
     print(f"## Tempo of held-out captions: {len(rows)} clips, {args.seconds:g} s, "
           f"seed {args.seed}\n")  # fmt: skip
     head = "| audio | within 8 % | allowing half/double | " + " | ".join(

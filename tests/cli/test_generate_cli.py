@@ -174,3 +174,16 @@ def test_generate_cli_uses_the_bundled_model(tmp_path):
     y, sr = sf.read(str(wav))
     assert sr == 24000 and len(y) == sr
     assert json.loads(wav.with_suffix(".json").read_text())["model"] == "bundled"
+
+
+def test_cli_temperature_defaults_are_the_api_defaults():
+    """`generate` and `eval` sample as the Python API does unless told otherwise."""
+    import inspect
+
+    from musiclm.cli.evaluate import evaluate
+    from musiclm.cli.generate import generate
+    from musiclm.pipeline import GenerationOptions
+
+    for command in (generate, evaluate):
+        text = inspect.signature(command).parameters["temperature"].default.default
+        assert tuple(float(x) for x in text.split(",")) == GenerationOptions().temperature

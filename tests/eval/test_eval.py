@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -141,3 +143,16 @@ def test_evaluate_several_samples_per_prompt(eval_corpus, tmp_path):
     assert len(shares) == 2 and report.summary["tempo_within_8pct"] == np.mean(shares)
     with pytest.raises(UserError):
         evaluate(model, prompts, corpus=eval_corpus, heldout=eval_corpus, samples=0)
+
+
+def test_keyed_captions_take_the_first_major_or_minor_clips(tmp_path):
+    from musiclm.eval.music import keyed_captions
+
+    rows = [{"key": "A", "mode": "minor", "captions": ["a, in A minor"]},
+            {"key": "D", "mode": "dorian", "captions": ["d"]},
+            {"key": "F#", "mode": "major", "captions": ["f, in F# major", "other"]},
+            {"key": "C", "mode": "major", "captions": ["c"]}]  # fmt: skip
+    (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    picked, keys, texts = keyed_captions(tmp_path, 2)
+    assert [r["key"] for r in picked] == ["A", "F#"]
+    assert keys == ["A minor", "F# major"] and texts == ["a, in A minor", "f, in F# major"]

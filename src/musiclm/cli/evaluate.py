@@ -23,7 +23,7 @@ def evaluate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
     temperature: str = typer.Option(
-        "1.0,0.95,0.4", "--temperature", help="Semantic, coarse, fine (as `generate`)."
+        "1.0,0.5,0.4", "--temperature", help="Semantic, coarse, fine (as `generate`)."
     ),
     tune: bool = typer.Option(
         True,

@@ -19,7 +19,7 @@ def generate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance (1 = none)."),
     temperature: str = typer.Option(
-        "1.0,0.95,0.4", "--temperature", help="Semantic, coarse, fine (the paper's values)."
+        "1.0,0.5,0.4", "--temperature", help="Semantic, coarse, fine (docs/model.md says why)."
     ),
     top_k: int = typer.Option(0, "--top-k", help="Sample among the k likeliest (0 = all)."),
     tempo: float = typer.Option(

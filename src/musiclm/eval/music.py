@@ -65,3 +65,19 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def keyed_captions(corpus, n: int) -> tuple[list[dict], list[str], list[str]]:
+    """The first ``n`` clips of an engine corpus whose key is major or minor: their
+    manifest rows, their keys as :func:`key_fit` names them, and their first captions
+    (which state the key) — the benchmarks' held-out prompts with a known key."""
+    import json
+    from pathlib import Path
+
+    picked = []
+    for line in (Path(corpus) / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if r.get("mode") in ("major", "minor") and len(picked) < n:
+            picked.append(r)
+    keys = [normalise_key(f"{r['key']} {r['mode']}") for r in picked]
+    return picked, keys, [r["captions"][0] for r in picked]
