@@ -53,7 +53,7 @@ import torch
 
 from musiclm.eval.music import KEY_RATE, MAJOR, MINOR, estimate_tempo, tempo_error
 from musiclm.io import as_mono, read_audio, resample, write_audio
-from musiclm.pipeline import MusicLM
+from musiclm.pipeline import GenerationOptions, MusicLM
 from musiclm.theory import key_name
 
 TEMPO_TOL, KEY_MIN, LEVEL_DB = 0.08, 0.7, 6.0  # the goals
@@ -209,14 +209,15 @@ def run_one(
     t0 = time.perf_counter()
     prompt = model.encode_prompt(source)  # what generate(continue_from=source) does first
     t1 = time.perf_counter()
-    y = model.generate(text, seconds=args.seconds, seed=seed, continue_from=prompt)[0]
+    y = model.generate(text, seconds=args.seconds, seed=seed, continue_from=prompt,
+                       options=args.options)[0]  # fmt: skip
     wall = time.perf_counter() - t0  # timed before scoring: librosa's time is not the model's
     row = {**measure(x, y[n:], sr), "rtf": wall / added, "encode_s": t1 - t0, "wall_s": wall}
     row.update({f"real_{k}": v for k, v in measure(x, real, sr).items()})
     b = None
     if args.baseline:
         t0 = time.perf_counter()
-        b = model.generate(caption, seconds=added, seed=seed)[0]
+        b = model.generate(caption, seconds=added, seed=seed, options=args.options)[0]
         row["base_rtf"] = (time.perf_counter() - t0) / added
         row.update({f"base_{k}": v for k, v in measure(x, b, sr).items()})
     return row, y, b
@@ -254,7 +255,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     ap.add_argument("--save", type=Path, default=None, help="write the WAVs in this folder")
+    ap.add_argument("--temperature", default=None,
+                    help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
     args = ap.parse_args()
+    temps = args.temperature and tuple(float(x) for x in args.temperature.split(","))
+    args.options = GenerationOptions(temperature=temps or None)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
 

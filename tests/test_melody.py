@@ -363,3 +363,28 @@ def test_guidance_can_keep_the_melody_in_its_unconditional_pass(melody_model):
         ["pop"], options=GenerationOptions(cfg=1.0, guide_keeps_melody=True), **args
     )
     assert np.array_equal(b, melody_model.generate(["pop"], options=plain, **args))
+
+
+def test_default_temperatures_follow_the_input(melody_model, tmp_path):
+    """From text the coarse stage samples at TEXT_TEMPERATURE, arranging a given melody or
+    continuing a prompt at AUDIO_TEMPERATURE (measured, docs/model.md); temperatures given
+    are kept."""
+    from musiclm.pipeline import AUDIO_TEMPERATURE, TEXT_TEMPERATURE, GenerationOptions
+
+    path = _write(tmp_path / "hum.wav", _plucked(SR, 120.0, [62, 66, 69, 74]))
+    conds = melody_model.conditions(["calm piano"])
+    text = melody_model.run(conds, 2.0, seed=0)
+    tune = melody_model.run(melody_model.with_melody(conds, path, 2.0), 2.0, seed=0)
+    assert text.options.temperature == TEXT_TEMPERATURE != AUDIO_TEMPERATURE
+    assert tune.options.temperature == AUDIO_TEMPERATURE
+    from musiclm import continuation
+
+    prompt = melody_model.encode_prompt((_plucked(SR, 120.0, [60, 64, 67, 72])[: 2 * SR], SR))
+    given = continuation.conditions(melody_model, None, prompt, None, None)
+    made = melody_model.run(given, 3.0, seed=0, continue_from=prompt)
+    assert made.options.temperature == AUDIO_TEMPERATURE
+    mine = GenerationOptions(temperature=(0.9, 0.8, 0.7))
+    assert melody_model.run(conds, 2.0, seed=0, options=mine).options.temperature == (
+        0.9, 0.8, 0.7)  # fmt: skip
+    # the coarse stage gets the resolved temperature
+    assert GenerationOptions().resolved(follows_audio=True).for_stage(1, True).temperature == 0.95

@@ -92,17 +92,26 @@ def _read_parts(root: Path) -> dict[str, Path]:
     return parts
 
 
+# The default temperatures (semantic, coarse, fine). The paper samples the coarse stage at
+# 0.95 (§3.2); from text ours samples it at 0.5: on 16 held-out captions key strength
+# 0.587 -> 0.637 and the stated tempo 0.88 -> 0.96 (24 captions), on the eval prompts MCC
+# 0.39 -> 0.47 and the instruments heard 0.42 -> 0.50. Pieces that follow given audio keep
+# 0.95: at 0.5 an arranged melody is followed less (chroma cosine 0.655 -> 0.548 on 10
+# held-out tunes) and a continuation keeps its prompt's tempo less often (11 -> 9 of 12
+# engine prompts) (docs/model.md, "Sampling temperatures").
+TEXT_TEMPERATURE = (1.0, 0.5, 0.4)
+AUDIO_TEMPERATURE = (1.0, 0.95, 0.4)
+
+
 @dataclass(frozen=True)
 class GenerationOptions:
-    """Sampling settings per stage; the temperatures are the paper's (§3.2) but for the
-    coarse stage's, chosen by measurement."""
+    """Sampling settings per stage; the default temperatures are the paper's (§3.2) but
+    for the coarse stage's from text, chosen by measurement (:data:`TEXT_TEMPERATURE`)."""
 
     cfg: float = 3.0  # guidance on the semantic and coarse stages (1: none)
-    # semantic, coarse, fine. The paper samples the coarse stage at 0.95 (§3.2); ours at
-    # 0.5: on 16 held-out captions the pieces' key strength rose 0.587 -> 0.637 and the
-    # stated tempo 0.88 -> 0.96 (24 captions), and on the eval prompts MCC 0.39 -> 0.47
-    # and the instruments heard 0.42 -> 0.50 (docs/model.md, "Sampling temperatures")
-    temperature: tuple[float, float, float] = (1.0, 0.5, 0.4)
+    # semantic, coarse, fine; None: TEXT_TEMPERATURE, or AUDIO_TEMPERATURE for pieces that
+    # follow given audio, a melody or a prompt (MusicLM.run; Generation.options says which)
+    temperature: tuple[float, float, float] | None = None
     top_k: tuple[int, int, int] = (0, 0, 0)
     top_p: float = 1.0
     # seconds each coarse window overlaps the previous one, crossfaded (songs.stitch);
@@ -128,9 +137,9 @@ class GenerationOptions:
 
         if not (isinstance(self.cfg, int | float) and 0 <= self.cfg <= MAX_CFG):
             raise bad(f"guidance (cfg) must be a number in [0, {MAX_CFG:g}]")
-        if len(self.temperature) != 3 or not all(
+        if self.temperature is not None and (len(self.temperature) != 3 or not all(
             isinstance(t, int | float) and 0 <= t <= MAX_TEMPERATURE for t in self.temperature
-        ):
+        )):  # fmt: skip
             raise bad(f"temperature must be three numbers in [0, {MAX_TEMPERATURE:g}]")
         if len(self.top_k) != 3 or not all(isinstance(k, int) and k >= 0 for k in self.top_k):
             raise bad("top_k must be three integers >= 0 (0: all tokens)")
@@ -141,9 +150,19 @@ class GenerationOptions:
         ):
             raise bad("story_keep must be None or seconds in [0, 60]")
 
+    def resolved(self, follows_audio: bool = False) -> GenerationOptions:
+        """These options with their temperatures set: as given, else the default for
+        pieces from text, or for pieces that follow given audio (a melody to arrange, a
+        prompt to continue)."""
+        if self.temperature is not None:
+            return self
+        return dataclasses.replace(
+            self, temperature=AUDIO_TEMPERATURE if follows_audio else TEXT_TEMPERATURE
+        )
+
     def for_stage(self, i: int, guided: bool) -> SamplingOptions:
         return SamplingOptions(
-            temperature=self.temperature[i],
+            temperature=self.resolved().temperature[i],
             top_k=self.top_k[i],
             top_p=self.top_p,
             cfg=self.cfg if guided else 1.0,
@@ -502,6 +521,9 @@ class MusicLM:
                 f"seconds must be in [{MIN_SECONDS:g}, {MAX_SECONDS:g}], got {seconds!r}"
             )
         dev = self.device
+        # a melody given (with_melody) rather than planned (with_tunes, below), or a prompt
+        given = continue_from is not None or any(c.melody is not None for c in conds)
+        options = options.resolved(follows_audio=given)
         seeds = self._seeds(seed, len(conds))
         g = [generator(dev, s) for s in seeds]
         conds = self.with_forms(conds, seconds, seeds)
@@ -550,7 +572,7 @@ class MusicLM:
             from musiclm import ending
 
             ending.finish(out, [c.form for c in conds], self.sample_rate, keep=keep, inplace=True)
-        return Generation(out, conds, call.timings, story)
+        return Generation(out, conds, call.timings, story, options)
 
     def _decode(self, coarse, fine, call: _Call) -> list[torch.Tensor]:
         """Each piece's audio from its codes: piece by piece (batched convolutions round
@@ -849,6 +871,7 @@ class Generation:
     conditions: list[Conditions]  # each piece's, as used, with its form (the sidecar writes them)
     timings: Timings  # wall seconds per part of this call
     story: list[Part] | None = None  # a story's parts, as used (then one piece)
+    options: GenerationOptions | None = None  # as used, the temperatures resolved
 
 
 class _Call:

@@ -130,7 +130,7 @@ class Studio:
             path = self.out_dir / f"take_{self._count:03d}_{slug}.wav"
             settings = {
                 "prompt": prompt, "seed": seed, "seconds": float(seconds), "cfg": float(cfg),
-                "temperature": list(options.temperature), "top_k": options.top_k[0],
+                "temperature": list(made.options.temperature), "top_k": options.top_k[0],
                 "model": self.model_name, "tempo": attrs["tempo"], "key": attrs["key"],
                 "wall_seconds": round(wall, 2), "timings": dict(made.timings.seconds),
                 "batch": 1,

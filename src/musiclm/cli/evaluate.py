@@ -23,7 +23,7 @@ def evaluate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance."),
     temperature: str = typer.Option(
-        "1.0,0.5,0.4", "--temperature", help="Semantic, coarse, fine (as `generate`)."
+        None, "--temperature", help="Semantic, coarse, fine (default: as `generate`)."
     ),
     tune: bool = typer.Option(
         True,
@@ -61,7 +61,7 @@ def evaluate(
     checks.seed("--seed", seed, span=1000 * samples)
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
-    temps = checks.temperatures("--temperature", temperature)
+    temps = None if temperature is None else checks.temperatures("--temperature", temperature)
     options = GenerationOptions(cfg=cfg, temperature=temps, tune=tune,
                                 guide_keeps_melody=guide_keeps_melody)  # fmt: skip
     check_output_dir(out, what="--out folder", create=False)  # before generating anything

@@ -19,7 +19,10 @@ def generate(
     ),
     cfg: float = typer.Option(3.0, "--cfg", help="Classifier-free guidance (1 = none)."),
     temperature: str = typer.Option(
-        "1.0,0.5,0.4", "--temperature", help="Semantic, coarse, fine (docs/model.md says why)."
+        None,
+        "--temperature",
+        help="Semantic, coarse, fine, e.g. 1,0.95,0.4 (the paper's). Default: 1,0.5,0.4 from "
+        "text, 1,0.95,0.4 with --melody or --continue (measured: docs/model.md).",
     ),
     top_k: int = typer.Option(0, "--top-k", help="Sample among the k likeliest (0 = all)."),
     tempo: float = typer.Option(
@@ -162,7 +165,7 @@ def generate(
         captions = [parts[0][1]]  # names the file
     names = captions or ["continuation"]  # with --continue and no caption: one piece
     checks.seed("--seed", seed, span=len(names))
-    temps = checks.temperatures("--temperature", temperature)
+    temps = None if temperature is None else checks.temperatures("--temperature", temperature)
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
                                 tune=tune, ending=ending)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:
@@ -196,7 +199,7 @@ def generate(
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, temps, cfg, top_k, prompt, story=parts or None, melody=melody)  # fmt: skip
+                  quiet, cfg, top_k, prompt, story=parts or None, melody=melody)  # fmt: skip
 
 
 def _melody_source(cond, melody) -> str | None:
@@ -218,7 +221,7 @@ def _song_options(form: str | None, story: list[str] | None, seconds: float):
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              temps, cfg, top_k, prompt=None, story=None, melody=None) -> None:  # fmt: skip
+              cfg, top_k, prompt=None, story=None, melody=None) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
     from the conditions it was made with (its form included) and its batch's timings
     (MuLan included). ``prompt``: the audio every piece continues; ``story``: the parts
@@ -261,7 +264,8 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                 k = first + i
                 write_piece(paths[k], cond.text, y, net, spectrogram, {
                     "prompt": cond.text, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
-                    "temperature": list(temps), "top_k": top_k, "model": model or "bundled",
+                    "temperature": list(made.options.temperature), "top_k": top_k,
+                    "model": model or "bundled",
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk), "form": form_dicts(cond.form),
                     "melody": _melody_source(cond, melody),

@@ -165,7 +165,7 @@ def evaluate(
         "seconds": seconds,
         "seed": seed,
         "cfg": options.cfg,
-        "temperature": " ".join(f"{t:g}" for t in options.temperature),
+        "temperature": " ".join(f"{t:g}" for t in options.resolved().temperature),
         "tune": options.tune,
         "mcc": mean("mcc"),
         "mcc_shuffled": mean("mcc_shuffled"),
