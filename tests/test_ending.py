@@ -88,3 +88,16 @@ def test_generate_ends_as_planned_and_no_ending_is_the_models_own():
     sections = (Section("verse", 0, 2.5), Section("tail", 2.5, 4))
     np.testing.assert_allclose(done, ending.finish(raw, [sections], model.sample_rate), atol=1e-6)
     assert not np.allclose(done, raw)
+
+
+@pytest.mark.parametrize("tail", [1.0, 1.5, 2.0, 2.5, 4.0])
+def test_a_short_tail_still_rings_out_long_enough_to_end(tail):
+    """A plan's tail of 1-2.5 s rings out over MIN_RING_OUT_S all the same: steady audio
+    then meets the ending goal (over a 1.5 s tail it measured 4.6 dB before)."""
+    y = _noise(60)
+    form = (Section("verse", 0, 60 - tail), Section("tail", 60 - tail, 60))
+    got = ev.ending(ending.finish(y, [form], SR)[0], SR)
+    assert got.ends, got
+    g = ending.envelope(form, 60, SR)
+    ring = max(tail, ending.MIN_RING_OUT_S)
+    assert np.all(g[: round((60 - ring - ending.DIM_S) * SR)] == 1.0)  # the body untouched

@@ -10,9 +10,11 @@ the room. :func:`finish` does the same to a generated piece, from its form plan 
 - a plan that ends with a ``tail`` of at least :data:`MIN_RING_S` rings out: the
   :data:`DIM_S` before the tail ease down by :data:`DIM_DB` (a diminuendo into the last
   chord), then from the tail's start the level falls exponentially, 60 dB in
-  :data:`RING_RT60_S` (a concert hall's reverberation time; shorter tails fall over their
-  own length). Without the diminuendo, steady audio rung out over a 4 s tail measures
-  only 6.4 dB over its last 5 s against the 20 s before (the goal is 6; docs/songs.md);
+  :data:`RING_RT60_S` (a concert hall's reverberation time). A tail shorter than
+  :data:`MIN_RING_OUT_S` rings out over that much all the same, from that far before the
+  end: over a 1.5 s tail steady audio measured only 4.6 dB over its last 5 s against the
+  20 s before (the goal is 6; docs/songs.md), and a generated 60 s piece missed it.
+  Without the diminuendo, steady audio rung out over a 4 s tail measures only 6.4 dB;
 - any other plan (a fade-out's tail is only bar rounding) fades out over the engine's
   fade length (:func:`musiclm.data.synth.form.fade_seconds`, 2-8 s) with its curve,
   the square of a linear ramp;
@@ -32,6 +34,9 @@ from musiclm.conditions import Section
 TAIL = "tail"
 MIN_RING_S = 1.0  # a shorter tail is bar rounding (fade-out plans), not a ring-out
 RING_RT60_S = 2.0  # seconds the ring-out takes to fall 60 dB (a hall's RT60, ~1.8-2.2 s)
+# the least time a ring-out takes: over 2.5 s steady audio measures 6.8 dB over its last
+# 5 s (2 s: 5.7, 1.5 s: 4.6; the goal 6)
+MIN_RING_OUT_S = 2.5
 CLICK_S = 0.25  # the engine's last ramp (render.py)
 DIM_S, DIM_DB = 4.0, 6.0  # the diminuendo before a ring-out: seconds, and dB it falls
 
@@ -56,9 +61,10 @@ def curve(
     how, last = kind(form), form[-1] if form else None
     click = min(n, round(CLICK_S * sample_rate))
     if how == "ring-out":
-        tail = round(last.start * sample_rate)
+        ring = min(seconds, max(last.end - last.start, MIN_RING_OUT_S))
+        tail = n - round(ring * sample_rate)
         dim = min(tail, round(DIM_S * sample_rate))
-        rt60 = min(RING_RT60_S, last.end - last.start)
+        rt60 = min(RING_RT60_S, ring)
         t = np.arange(n - tail, dtype=np.float64) / sample_rate
         db = np.linspace(0.0, -DIM_DB, dim + 1)[1:]  # linear in dB, reaching -DIM_DB
         gain = np.concatenate([10.0 ** (db / 20), 10.0 ** (-DIM_DB / 20 - 3.0 * t / rt60)])
@@ -107,6 +113,7 @@ __all__ = [
     "CLICK_S",
     "DIM_DB",
     "DIM_S",
+    "MIN_RING_OUT_S",
     "MIN_RING_S",
     "RING_RT60_S",
     "curve",
