@@ -42,7 +42,7 @@ def main() -> None:
     codec, lay = model.codec, model.fine.layout
     qc, qf = lay.coarse_levels, lay.fine_levels
     sr = codec.sample_rate
-    default_t = GenerationOptions().temperature
+    default_t = GenerationOptions().resolved().temperature
     variants = {
         f"coarse levels 1-{qc} alone": None,
         f"+ fine stage levels {qc + 1}-{qc + qf}, temperature {default_t[2]:g}": default_t,

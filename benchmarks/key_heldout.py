@@ -53,7 +53,7 @@ def main() -> None:
         model = MusicLM.from_pretrained(folder)
         tunes = (True, False) if args.no_tune_too and model.takes_melody else (True,)
         for t, tune in ((t, tune) for t in args.coarse_t for tune in tunes):
-            temps = (base.temperature[0], t, base.temperature[2])
+            temps = (base.resolved().temperature[0], t, base.resolved().temperature[2])
             opts = GenerationOptions(temperature=temps, tune=tune)
             fits = []
             for i in range(0, len(texts), args.batch):

@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--semantic-t", type=float, default=None, help="semantic temperature")
     ap.add_argument("--coarse-t", type=float, default=None, help="coarse temperature")
     ap.add_argument("--cfg", type=float, default=None)
+    ap.add_argument("--pitch-cfg", type=float, default=None, help="guidance toward key + tune")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="1,2,3,4,5,6", help="which rows, e.g. 1,5,6")
     ap.add_argument("--top-k", type=int, default=None, help="coarse top-k (0: all)")
@@ -78,12 +79,14 @@ def main() -> None:
     model = MusicLM.from_pretrained(args.model)
     sr = model.sample_rate
     opts = GenerationOptions()
-    t = opts.temperature
+    t = opts.resolved().temperature
     t = (t[0] if args.semantic_t is None else args.semantic_t,
          t[1] if args.coarse_t is None else args.coarse_t, t[2])  # fmt: skip
     opts = dataclasses.replace(opts, temperature=t)
     if args.cfg is not None:
         opts = dataclasses.replace(opts, cfg=args.cfg)
+    if args.pitch_cfg is not None:
+        opts = dataclasses.replace(opts, pitch_cfg=args.pitch_cfg)
     if args.top_k is not None:
         k = opts.top_k
         opts = dataclasses.replace(opts, top_k=(k[0], args.top_k, k[2]))
@@ -123,7 +126,8 @@ def main() -> None:
             rows.append(("6. the whole pipeline from the caption", list(made)))
     print(f"## Key along the pipeline: {len(texts)} held-out clips (`{args.heldout}`), "
           f"{args.seconds:g} s, seed {args.seed}, {args.model or 'bundled'}, "
-          f"temperatures {opts.temperature}, top-k {opts.top_k}, cfg {opts.cfg:g}\n")  # fmt: skip
+          f"temperatures {opts.temperature}, top-k {opts.top_k}, cfg {opts.cfg:g}, "
+          f"pitch cfg {opts.pitch_cfg:g}\n")  # fmt: skip
     print("| audio | key right | key strength (mean) | commonest key read |\n|---|---:|---:|---|")
     for name, pieces in rows:
         fits = [key_fit(p, sr) for p in pieces]

@@ -45,12 +45,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--no-tune", action="store_true", help="without the planned tune")
+    ap.add_argument("--pitch-cfg", type=float, default=0.0, help="guidance toward key + tune")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     _, keys, texts = keyed_captions(args.heldout, args.n)
     model = MusicLM.from_pretrained(args.model)
-    opts = GenerationOptions(tune=not args.no_tune)
+    opts = GenerationOptions(tune=not args.no_tune, pitch_cfg=args.pitch_cfg)
     other = [tritone(k) for k in keys]
     chroma = {}
     for name, asked in (("K", keys), ("K+6", other)):
@@ -60,7 +61,8 @@ def main() -> None:
             y = resample(np.asarray(y, np.float32), model.sample_rate, KEY_RATE)
             chroma[name].append(librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1))
     print(f"## Key response: {len(keys)} held-out captions (`{args.heldout}`), "
-          f"{args.seconds:g} s, {'no tune' if args.no_tune else 'planned tune'}\n")  # fmt: skip
+          f"{args.seconds:g} s, {'no tune' if args.no_tune else 'planned tune'}, "
+          f"pitch cfg {args.pitch_cfg:g}\n")  # fmt: skip
     print("| asked | fit to K | fit to K+6 |\n|---|---:|---:|")
     for name in ("K", "K+6"):
         a = np.mean([fit(c, k) for c, k in zip(chroma[name], keys)])

@@ -388,3 +388,35 @@ def test_default_temperatures_follow_the_input(melody_model, tmp_path):
         0.9, 0.8, 0.7)  # fmt: skip
     # the coarse stage gets the resolved temperature
     assert GenerationOptions().resolved(follows_audio=True).for_stage(1, True).temperature == 0.95
+
+
+def test_pitch_guidance_leaves_out_only_the_key_and_the_melody(melody_model):
+    """GenerationOptions.pitch_cfg: a pass without the key token and the melody, all else
+    as the conditional pass; 0 (the default) changes nothing."""
+    from musiclm.pipeline import GenerationOptions
+    from musiclm.stages.inputs import StageInputs, Window
+    from musiclm.stages.layout import NULL
+
+    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
+    conds = melody_model.with_melody(melody_model.conditions(["pop in D major"]), audio, 4.0,
+                                     melody_model.sample_rate)  # fmt: skip
+    st = melody_model.semantic
+    inputs = StageInputs(st.layout, conds, melody_model.device)
+    window = Window(0.0, 4.0, st.steps_for(50))
+    x = inputs(window, guided=True, pitch=True)
+    assert inputs(window, guided=True).pitchless_prefix is None
+    differ = (x.prefix != x.pitchless_prefix).nonzero()
+    assert len(differ) == 1 and x.pitchless_prefix[tuple(differ[0])] == NULL  # the key only
+    names = [n for n, _ in st.layout.frame_channels]
+    j = names.index("melody")
+    assert (x.per_frame[:, j] != 0).any() and (x.pitchless_per_frame[:, j] == 0).all()
+    others = [i for i in range(len(names)) if i != j]
+    assert (x.pitchless_per_frame[:, others] == x.per_frame[:, others]).all()
+    args = dict(seconds=4.0, seed=0, melody=(audio, melody_model.sample_rate))
+    base = melody_model.generate(["pop in D major"], **args)
+    off = GenerationOptions(pitch_cfg=0.0)
+    assert np.array_equal(base, melody_model.generate(["pop in D major"], options=off, **args))
+    on = GenerationOptions(pitch_cfg=2.0)
+    assert not np.array_equal(base, melody_model.generate(["pop in D major"], options=on, **args))
+    with pytest.raises(UserError, match="pitch_cfg"):
+        GenerationOptions(pitch_cfg=-1.0)

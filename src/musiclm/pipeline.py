@@ -124,6 +124,9 @@ class GenerationOptions:
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False
+    # guidance toward the pitch conditions alone, the key token and the melody (a pass
+    # without them, all else kept): weight of (conditional - that pass); 0: none
+    pitch_cfg: float = 0.0
     # render the form plan's ending (musiclm.ending): a ring-out over the tail or a
     # fade-out, as the corpus engine ends its songs; False: the model's ending as sampled
     ending: bool = True
@@ -137,6 +140,8 @@ class GenerationOptions:
 
         if not (isinstance(self.cfg, int | float) and 0 <= self.cfg <= MAX_CFG):
             raise bad(f"guidance (cfg) must be a number in [0, {MAX_CFG:g}]")
+        if not (isinstance(self.pitch_cfg, int | float) and 0 <= self.pitch_cfg <= MAX_CFG):
+            raise bad(f"pitch guidance (pitch_cfg) must be a number in [0, {MAX_CFG:g}]")
         if self.temperature is not None and (len(self.temperature) != 3 or not all(
             isinstance(t, int | float) and 0 <= t <= MAX_TEMPERATURE for t in self.temperature
         )):  # fmt: skip
@@ -762,7 +767,11 @@ class MusicLM:
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
         """One window of one stage."""
-        x = inputs(window, guided=opts.cfg != 1.0, keep_melody=opts.guide_keeps_melody)
+        x = inputs(window, guided=opts.cfg != 1.0, keep_melody=opts.guide_keeps_melody,
+                   pitch=opts.pitch_cfg > 0)  # fmt: skip
+        guides = []
+        if x.pitchless_prefix is not None:
+            guides.append((x.pitchless_prefix, x.pitchless_per_frame, opts.pitch_cfg))
         return stage.generate(
             x.prefix,
             frames,
@@ -773,6 +782,7 @@ class MusicLM:
             progress=lambda n: call.tick(name, n),
             frame_ids=x.per_frame,
             uncond_frame_ids=x.uncond_per_frame,
+            guides=guides,
         )
 
     def _semantic(self, timeline: songs.Timeline, seconds, opts, g, call: _Call) -> torch.Tensor:

@@ -43,6 +43,10 @@ class Inputs:
     per_frame: Tensor | None  # (B, channels, steps) per-frame condition ids; None: none
     # the unconditional pass's per-frame ids; None: all unknown (as trained with dropout)
     uncond_per_frame: Tensor | None = None
+    # the pass without the pitch conditions (the key token and the melody), everything
+    # else kept, for guidance toward them (GenerationOptions.pitch_cfg); None: none
+    pitchless_prefix: Tensor | None = None
+    pitchless_per_frame: Tensor | None = None
 
 
 class StageInputs:
@@ -72,10 +76,14 @@ class StageInputs:
         self._melody = _stack(melodies, self.device)
         self._sections = _stack(forms, self.device)
 
-    def __call__(self, window: Window, guided: bool, keep_melody: bool = False) -> Inputs:
+    def __call__(
+        self, window: Window, guided: bool, keep_melody: bool = False, pitch: bool = False
+    ) -> Inputs:
         """The inputs of ``window``; ``guided``: also the unconditional prefix (stages
         without MuLan tokens have none); ``keep_melody``: the unconditional pass keeps the
-        melody, so guidance pushes toward the text alone (``GenerationOptions``)."""
+        melody, so guidance pushes toward the text alone (``GenerationOptions``);
+        ``pitch``: also the pass without the key and the melody (stages that take
+        either)."""
         lay = self.layout
         kw = dict(self._cond)
         if lay.conditioned:
@@ -91,7 +99,16 @@ class StageInputs:
         uncond_frames = None
         if uncond is not None and keep_melody and self._melody is not None:
             uncond_frames = lay.frame_ids(kw["start_s"], window.steps, melody=self._melody)
-        return Inputs(prefix, uncond, frames, uncond_frames)
+        out = Inputs(prefix, uncond, frames, uncond_frames)
+        names = {n for n, _ in lay.frame_channels}
+        if pitch and lay.conditioned and (lay.has_attributes or "melody" in names):
+            out.pitchless_prefix = lay.prefix(**{**kw, "key": None})
+            if frames is not None:
+                out.pitchless_per_frame = lay.frame_ids(
+                    kw["start_s"], window.steps, bpm=self._bpm, sections=self._sections,
+                    total_s=kw.get("total_s"),
+                )  # fmt: skip
+        return out
 
     def per_frame(
         self, start_s: Tensor | None, total_s: Tensor | None, steps: int

@@ -10,6 +10,8 @@ with guidance the conditional and unconditional prefixes run as one batch of 2B.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -88,6 +90,7 @@ class StageLM(nn.Module):
         progress=None,
         frame_ids: Tensor | None = None,
         uncond_frame_ids: Tensor | None = None,
+        guides: Sequence[tuple[Tensor, Tensor | None, float]] = (),
     ) -> Tensor:
         """Sample ``frames`` frames of target after ``prefix (B, streams, P)``.
 
@@ -101,19 +104,26 @@ class StageLM(nn.Module):
         condition ids of the target steps (the prompt's included;
         :meth:`LayoutConfig.frame_ids`), for layouts with them; guidance's unconditional
         pass goes without, as trained, unless ``uncond_frame_ids`` (same shape) gives
-        its own. Returns semantic tokens
+        its own. ``guides``: more passes ``(prefix, frame_ids, weight)``, each with some
+        conditions left out, whose log-probabilities push the draw by ``weight`` times
+        (conditional - that pass) on top of guidance (multi-condition guidance: e.g. toward
+        the key and the tune alone). Returns semantic tokens
         ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
         guided = uncond_prefix is not None and options.cfg != 1.0
+        guides = [g for g in guides if g[2] != 0.0]
+        passes = 1 + guided + len(guides)
         seq = torch.cat([prefix, uncond_prefix]) if guided else prefix
+        if guides:
+            seq = torch.cat([seq, *(p for p, _, _ in guides)])
         q = lay.target_levels
         steps = self.steps_for(frames)
         known, forced = 0, None  # steps the prompt fixes entirely; its tokens in step order
         if prompt is not None:
             forced, known = self._prompt_steps(prompt, steps, frames)
             ids = lay.target_ids(prompt)[:, :, :known]
-            seq = torch.cat([seq, torch.cat([ids, ids]) if guided else ids], dim=2)
+            seq = torch.cat([seq, torch.cat([ids] * passes)], dim=2)
         if self.config.prefix_len + steps > self.net.config.max_len:
             raise ValueError(
                 f"{frames} frames do not fit this stage's window "
@@ -127,11 +137,16 @@ class StageLM(nn.Module):
                 raise ValueError(
                     f"frame ids must be ({b}, channels, {steps}), got {tuple(frame_ids.shape)}"
                 )
+            rows = [frame_ids]
             if guided:
                 other = torch.zeros_like(frame_ids)
                 if uncond_frame_ids is not None:
                     other = uncond_frame_ids.long().reshape(frame_ids.shape)
-                frame_ids = torch.cat([frame_ids, other])
+                rows.append(other)
+            for _, ids, _ in guides:
+                rows.append(torch.zeros_like(frame_ids) if ids is None
+                            else ids.long().reshape(frame_ids.shape))  # fmt: skip
+            frame_ids = torch.cat(rows)
         p = prefix.shape[2] - 1
         first = self._positions(frame_ids[..., : known + 1] if frame_ids is not None else None, p)
         cache = self.net.new_cache(seq.shape[0])
@@ -139,7 +154,13 @@ class StageLM(nn.Module):
         mask = lay.target_pattern.real(q, steps, frames, prefix.device)
         out = [forced[:, :, i] for i in range(known)] if forced is not None else []
         for step in range(known, steps):
-            if guided:
+            if guides:
+                parts = logits.split(b)
+                cond = parts[0].float().log_softmax(-1)
+                extra = sum(w * (cond - part.float().log_softmax(-1))
+                            for (_, _, w), part in zip(guides, parts[1 + guided :]))  # fmt: skip
+                logits = (guide(parts[0], parts[1], options.cfg) if guided else cond) + extra
+            elif guided:
                 logits = guide(logits[:b], logits[b:], options.cfg)
             logits = self._restrict(logits, step)
             tokens = sample(logits, options, generator)  # (B, streams)
@@ -152,7 +173,7 @@ class StageLM(nn.Module):
             out.append(tokens)
             if step + 1 < steps:
                 ids = self._step_ids(tokens, step)
-                ids = torch.cat([ids, ids]) if guided else ids
+                ids = torch.cat([ids] * passes) if passes > 1 else ids
                 pos = frame_ids[..., step + 1 : step + 2] if frame_ids is not None else None
                 logits = self.net(ids[:, :, None], cache, position_ids=pos)[:, :, -1]
             if progress is not None:
