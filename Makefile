@@ -237,7 +237,8 @@ model-bench: setup
 	$(BIN)/python benchmarks/stage_speed.py --preset tiny
 
 # v1 and v2 side by side on the same held-out clips, Opus 6/12 kbps beside (note F1 needs
-# `pip install '.[notes]'`).
+# `pip install '.[notes]'`, whose TensorFlow downgrades numpy and breaks the studio's
+# pandas: use a venv of its own; docs/codec.md).
 codec-bench: setup
 	$(BIN)/python benchmarks/codec_quality.py --model v1=v1 --model v2=v2 --clips 24 --seconds 5
 
