@@ -11,9 +11,10 @@ the room. :func:`finish` does the same to a generated piece, from its form plan 
   :data:`DIM_S` before the tail ease down by :data:`DIM_DB` (a diminuendo into the last
   chord), then from the tail's start the level falls exponentially, 60 dB in
   :data:`RING_RT60_S` (a concert hall's reverberation time). A tail shorter than
-  :data:`MIN_RING_OUT_S` rings out over that much all the same, from that far before the
-  end: over a 1.5 s tail steady audio measured only 4.6 dB over its last 5 s against the
-  20 s before (the goal is 6; docs/songs.md), and a generated 60 s piece missed it.
+  :data:`MIN_RING_OUT_S` rings out over that much all the same (at most a quarter of the
+  piece), from that far before the end: over a 1.5 s tail steady audio measured only
+  4.6 dB over its last 5 s against the 20 s before (the goal is 6; docs/songs.md), and a
+  generated 60 s piece missed it.
   Without the diminuendo, steady audio rung out over a 4 s tail measures only 6.4 dB;
 - any other plan (a fade-out's tail is only bar rounding) fades out over the engine's
   fade length (:func:`musiclm.data.synth.form.fade_seconds`, 2-8 s) with its curve,
@@ -61,7 +62,8 @@ def curve(
     how, last = kind(form), form[-1] if form else None
     click = min(n, round(CLICK_S * sample_rate))
     if how == "ring-out":
-        ring = min(seconds, max(last.end - last.start, MIN_RING_OUT_S))
+        # lengthened to MIN_RING_OUT_S, but never past a quarter of a short piece
+        ring = max(last.end - last.start, min(MIN_RING_OUT_S, seconds / 4))
         tail = n - round(ring * sample_rate)
         dim = min(tail, round(DIM_S * sample_rate))
         rt60 = min(RING_RT60_S, ring)
