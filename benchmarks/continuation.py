@@ -51,6 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.cli import checks
 from musiclm.eval.music import KEY_RATE, MAJOR, MINOR, estimate_tempo, tempo_error
 from musiclm.io import as_mono, read_audio, resample, write_audio
 from musiclm.pipeline import GenerationOptions, MusicLM
@@ -258,7 +259,7 @@ def main() -> None:
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
     args = ap.parse_args()
-    temps = args.temperature and tuple(float(x) for x in args.temperature.split(","))
+    temps = args.temperature and checks.temperatures("--temperature", args.temperature)
     args.options = GenerationOptions(temperature=temps or None)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.cli import checks
 from musiclm.eval.melody import melody_cosine, render_melody_part, sine_melody
 from musiclm.io import read_audio, write_audio
 from musiclm.melody import frame_count, load_melody, melody_ids
@@ -134,11 +135,8 @@ def main() -> None:
 
     model = MusicLM.from_pretrained(args.model)
     takes_melody = model.takes_melody
-    options = GenerationOptions()
-    if args.temperature:
-        options = GenerationOptions(
-            temperature=tuple(float(x) for x in args.temperature.split(","))
-        )
+    temps = args.temperature and checks.temperatures("--temperature", args.temperature)
+    options = GenerationOptions(temperature=temps or None)
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []

@@ -293,7 +293,9 @@ def main() -> None:
     groups: dict[str, list[dict]] = {}
     base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
     if args.temperature:
-        base["temperature"] = [float(x) for x in args.temperature.split(",")]
+        from musiclm.cli import checks
+
+        base["temperature"] = list(checks.temperatures("--temperature", args.temperature))
         args.out = args.out / f"t{args.temperature.replace(',', '_')}"
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [base | {"text": text, "seconds": seconds, "seed": args.seed + i,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.cli import checks
 from musiclm.conditions import parse_tempo
 from musiclm.eval.music import estimate_tempo, tempo_error
 from musiclm.eval.run import TEMPO_TOLERANCE as TOLERANCE
@@ -85,9 +86,8 @@ def main() -> None:
     for path in args.model or [None]:
         model = MusicLM.from_pretrained(path)
         for t in temps:
-            opts = GenerationOptions()
-            if t is not None:
-                opts = GenerationOptions(temperature=tuple(float(x) for x in t.split(",")))
+            temps = t and checks.temperatures("--temperature", t)
+            opts = GenerationOptions(temperature=temps or None)
             est = []
             for i in range(0, len(rows), args.batch):
                 texts = [r["text"] for r in rows[i : i + args.batch]]

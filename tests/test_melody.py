@@ -337,18 +337,24 @@ def test_a_melody_is_refused_by_a_model_without_one_and_beside_a_continuation(me
         melody_model.generate(["pop"], seconds=2.0, seed=0, melody=np.zeros(8000, np.float32))
 
 
-def test_guidance_can_keep_the_melody_in_its_unconditional_pass(melody_model):
-    from musiclm.pipeline import GenerationOptions
+def _melody_inputs(model, text: str):
+    """A 3 s plucked tune given to ``text``: the tune, the semantic stage's
+    :class:`StageInputs` of that piece, its first window, and its per-frame channel names."""
     from musiclm.stages.inputs import StageInputs, Window
 
-    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
-    conds = melody_model.with_melody(melody_model.conditions(["pop"]), audio, 4.0,
-                                     melody_model.sample_rate)  # fmt: skip
-    st = melody_model.semantic
-    inputs = StageInputs(st.layout, conds, melody_model.device)
-    window = Window(0.0, 4.0, st.steps_for(50))
-    x = inputs(window, guided=True, keep_melody=True)
+    audio = _plucked(model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
+    conds = model.with_melody(model.conditions([text]), audio, 4.0, model.sample_rate)
+    st = model.semantic
+    inputs = StageInputs(st.layout, conds, model.device)
     names = [n for n, _ in st.layout.frame_channels]
+    return audio, inputs, Window(0.0, 4.0, st.steps_for(50)), names
+
+
+def test_guidance_can_keep_the_melody_in_its_unconditional_pass(melody_model):
+    from musiclm.pipeline import GenerationOptions
+
+    audio, inputs, window, names = _melody_inputs(melody_model, "pop")
+    x = inputs(window, guided=True, keep_melody=True)
     j = names.index("melody")
     assert (x.uncond_per_frame[:, j] == x.per_frame[:, j]).all()  # the melody kept
     others = [i for i in range(len(names)) if i != j]
@@ -394,20 +400,13 @@ def test_pitch_guidance_leaves_out_only_the_key_and_the_melody(melody_model):
     """GenerationOptions.pitch_cfg: a pass without the key token and the melody, all else
     as the conditional pass; 0 (the default) changes nothing."""
     from musiclm.pipeline import GenerationOptions
-    from musiclm.stages.inputs import StageInputs, Window
     from musiclm.stages.layout import NULL
 
-    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
-    conds = melody_model.with_melody(melody_model.conditions(["pop in D major"]), audio, 4.0,
-                                     melody_model.sample_rate)  # fmt: skip
-    st = melody_model.semantic
-    inputs = StageInputs(st.layout, conds, melody_model.device)
-    window = Window(0.0, 4.0, st.steps_for(50))
+    audio, inputs, window, names = _melody_inputs(melody_model, "pop in D major")
     x = inputs(window, guided=True, pitch=True)
     assert inputs(window, guided=True).pitchless_prefix is None
     differ = (x.prefix != x.pitchless_prefix).nonzero()
     assert len(differ) == 1 and x.pitchless_prefix[tuple(differ[0])] == NULL  # the key only
-    names = [n for n, _ in st.layout.frame_channels]
     j = names.index("melody")
     assert (x.per_frame[:, j] != 0).any() and (x.pitchless_per_frame[:, j] == 0).all()
     others = [i for i in range(len(names)) if i != j]

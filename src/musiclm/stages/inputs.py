@@ -82,8 +82,8 @@ class StageInputs:
         """The inputs of ``window``; ``guided``: also the unconditional prefix (stages
         without MuLan tokens have none); ``keep_melody``: the unconditional pass keeps the
         melody, so guidance pushes toward the text alone (``GenerationOptions``);
-        ``pitch``: also the pass without the key and the melody (stages that take
-        either)."""
+        ``pitch``: also the pass without the key and the melody (stages with key tokens,
+        or pieces with a melody)."""
         lay = self.layout
         kw = dict(self._cond)
         if lay.conditioned:
@@ -100,8 +100,7 @@ class StageInputs:
         if uncond is not None and keep_melody and self._melody is not None:
             uncond_frames = lay.frame_ids(kw["start_s"], window.steps, melody=self._melody)
         out = Inputs(prefix, uncond, frames, uncond_frames)
-        names = {n for n, _ in lay.frame_channels}
-        if pitch and lay.conditioned and (lay.has_attributes or "melody" in names):
+        if pitch and lay.conditioned and (lay.has_attributes or self._melody is not None):
             out.pitchless_prefix = lay.prefix(**{**kw, "key": None})
             if frames is not None:
                 out.pitchless_per_frame = lay.frame_ids(
