@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
+    ap.add_argument("--melody-temperature", action="append", default=[],
+                    help="'semantic,coarse,fine' for the pieces with the melody only; repeat "
+                    "for a column each (text only keeps --temperature)")  # fmt: skip
     ap.add_argument(
         "--figure",
         type=Path,
@@ -137,6 +140,11 @@ def main() -> None:
     takes_melody = model.takes_melody
     temps = args.temperature and checks.temperatures("--temperature", args.temperature)
     options = GenerationOptions(temperature=temps or None)
+    # the melody passes: one per --melody-temperature (default: --temperature's options)
+    melody_opts = {
+        f"melody@{t}": GenerationOptions(temperature=checks.temperatures("--melody-temperature", t))
+        for t in args.melody_temperature
+    } or {"melody": options}
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []
@@ -161,10 +169,12 @@ def main() -> None:
         # the file against its own ids, untrimmed (so in time with it)
         own = melody_ids(audio, audio_sr, frame_count(len(audio) / audio_sr))
         row = {"own": melody_cosine(own, audio, audio_sr)}
-        modes = {"text": {}} | ({"melody": {"melody": str(path)}} if takes_melody else {})
-        for mode, extra in modes.items():
+        modes = {"text": ({}, options)}
+        if takes_melody:
+            modes |= {m: ({"melody": str(path)}, o) for m, o in melody_opts.items()}
+        for mode, (extra, opts) in modes.items():
             t0 = time.perf_counter()
-            y = model.generate([text], args.seconds, args.seed + j, options=options, **extra)[0]
+            y = model.generate([text], args.seconds, args.seed + j, options=opts, **extra)[0]
             walls.append(time.perf_counter() - t0)
             emb_t, emb_a = model.mulan.embed_text([text])[0], model.mulan.embed_audio(y, sr)
             row[f"cos_{mode}"] = melody_cosine(ids, y, sr)
@@ -186,14 +196,16 @@ def main() -> None:
     rtf = np.median(walls) / args.seconds
     print(f"\nmodel: {args.model or 'bundled'}; inputs: {inputs}; melody keyword: {keyword}")
     print(f"{args.seconds:g} s, seed {args.seed}; RTF (median) {rtf:.2f}\n")
-    print(
-        "| melodies | n | chroma cosine, text only | chroma cosine, with melody | "
-        "MCC, text only | MCC, with melody | the melody file's own cosine |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    mel = list(melody_opts) if takes_melody else ["melody"]
+    keys = ["cos_text", *(f"cos_{m}" for m in mel), "mcc_text", *(f"mcc_{m}" for m in mel), "own"]
+    heads = [
+        "chroma cosine, text only", *(f"chroma cosine, with {m}" for m in mel),
+        "MCC, text only", *(f"MCC, with {m}" for m in mel), "the melody file's own cosine",
+    ]  # fmt: skip
+    print("| melodies | n | " + " | ".join(heads) + " |")
+    print("|---|---:|" + "---:|" * len(heads))
     for kind, rs in rows.items():
-        cells = [mean(rs, k) for k in ("cos_text", "cos_melody", "mcc_text", "mcc_melody", "own")]
-        print(f"| {kind} | {len(rs)} | " + " | ".join(cells) + " |")
+        print(f"| {kind} | {len(rs)} | " + " | ".join(mean(rs, k) for k in keys) + " |")
 
 
 if __name__ == "__main__":

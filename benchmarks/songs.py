@@ -96,6 +96,8 @@ def _one(job: dict) -> None:
     temps = job.get("temperature")
     opts = GenerationOptions(overlap=job.get("overlap"), ending=False,
                              story_keep=job.get("story_keep"),
+                             **({"story_contrast": job["story_contrast"]}
+                                if job.get("story_contrast") is not None else {}),
                              **({"temperature": tuple(temps)} if temps else {}))  # fmt: skip
     t_load = time.perf_counter() - t0
     seconds = job["seconds"]
@@ -263,6 +265,9 @@ def main() -> None:
     ap.add_argument("--story-keep", type=float, default=None,
                     help="seconds of the previous part a part's first semantic window "
                     "keeps (GenerationOptions.story_keep; default: the model's)")  # fmt: skip
+    ap.add_argument("--story-contrast", type=float, default=None,
+                    help="guidance away from the other part's text "
+                    "(GenerationOptions.story_contrast; default: the model's)")  # fmt: skip
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' sampling temperatures (default: the "
                     "model's); pieces are kept apart per setting")  # fmt: skip
@@ -353,8 +358,10 @@ def story_jobs(args, base: dict) -> list[dict]:
     chosen = DEV_STORIES if args.story_set == "dev" else STORIES
     name = "dev" if args.story_set == "dev" else "story"
     keep = "" if args.story_keep is None else f"_keep{args.story_keep:g}"
+    if args.story_contrast is not None:
+        keep += f"_contrast{args.story_contrast:g}"
     return [base | {"story": [[0, ta], [T / 2, tb]], "seconds": T, "seed": args.seed + i,
-                    "story_keep": args.story_keep,
+                    "story_keep": args.story_keep, "story_contrast": args.story_contrast,
                     "out": str(args.out / f"{name}{i:02d}_{T:g}s{keep}")}
             for i, (ta, tb) in enumerate(chosen[: args.stories])]  # fmt: skip
 

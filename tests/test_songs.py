@@ -9,7 +9,7 @@ import torch
 from musiclm import songs, windows
 from musiclm.conditions import Section
 from musiclm.errors import UserError
-from musiclm.pipeline import MAX_SECONDS, GenerationOptions, MusicLM
+from musiclm.pipeline import MAX_SECONDS, STORY_CONTRAST, GenerationOptions, MusicLM
 
 # -- schedules ---------------------------------------------------------------------------
 
@@ -230,8 +230,8 @@ def _windows_seen(model, monkeypatch):
     import musiclm.pipeline as pipeline
 
     class Recording(pipeline.StageInputs):
-        def __init__(self, layout, conditions, device):
-            super().__init__(layout, conditions, device)
+        def __init__(self, layout, conditions, device, contrast=()):
+            super().__init__(layout, conditions, device, contrast)
             self.texts = tuple(c.text for c in conditions)
 
     monkeypatch.setattr(pipeline, "StageInputs", Recording)
@@ -361,3 +361,69 @@ def test_a_story_takes_a_form_of_its_own(form_model):
     assert made.conditions[0].form == plan and all(p.conditions.form == plan for p in made.story)
     with pytest.raises(UserError, match="a story is one piece"):
         form_model.run(form_model.conditions(["other text"]), 4.0, seed=0, story=parts)
+
+
+def test_story_contrast_guides_away_from_the_neighbouring_parts_texts(model, monkeypatch):
+    """GenerationOptions.story_contrast: each part's windows get one more pass per
+    neighbouring part, its prefix the conditional one with that part's MuLan tokens; 0
+    turns it off, and pieces that are no story are unchanged by it."""
+    from musiclm.stages.inputs import StageInputs, Window
+
+    three = [*STORY, (6, "a punk rock song")]
+    timeline = songs.Timeline((0.0, 4.0, 6.0), tuple((p.conditions,) for p in
+                                                     model.story(three, 8.0)))  # fmt: skip
+    assert [len(timeline.neighbours(k)) for k in range(3)] == [1, 2, 1]
+    assert timeline.neighbours(0)[0] is timeline.parts[1]
+    lay = model.semantic.layout
+    inputs = StageInputs(lay, timeline.parts[1], "cpu", timeline.neighbours(1))
+    window = Window(4.0, 8.0, model.semantic.steps_for(10))
+    x = inputs(window, guided=True, contrast=True)
+    assert inputs(window, guided=True).contrast_prefixes == []
+    assert len(x.contrast_prefixes) == 2
+    n = lay.mulan_levels  # the MuLan tokens lead the prefix
+    own = timeline.parts[1][0]
+    for p, other in zip(x.contrast_prefixes, (timeline.parts[0], timeline.parts[2])):
+        assert torch.equal(p[..., n:], x.prefix[..., n:])
+        expected = lay.prefix(
+            mulan=other[0].mulan[None], start_s=torch.tensor([4.0]),
+            total_s=torch.tensor([8.0]), tempo=_tempo(own), key=_key(own),
+        )  # fmt: skip
+        assert torch.equal(p, expected)
+    # the debug MuLan may give two texts the same first levels: then the passes agree
+    assert any(not torch.equal(p, x.prefix) for p in x.contrast_prefixes)
+
+    passes = []
+    inner = model.semantic.generate
+
+    def spy(prefix, frames, options, **kw):
+        passes.append([w for _, _, w in kw.get("guides", ())])
+        return inner(prefix, frames, options, **kw)
+
+    monkeypatch.setattr(model.semantic, "generate", spy)
+    story = model.story(three, 8.0)
+    off = GenerationOptions(story_contrast=0.0)
+    base = model.run(None, seconds=8.0, seed=1, story=story, options=off).audio
+    assert all(p == [] for p in passes)
+    passes.clear()
+    on = GenerationOptions(story_contrast=2.0)
+    made = model.run(None, seconds=8.0, seed=1, story=story, options=on).audio
+    # the weight shared among a part's neighbours: the middle part has two
+    assert [1.0, 1.0] in passes and [2.0] in passes
+    assert all(p in ([2.0], [1.0, 1.0]) for p in passes)
+    assert not np.array_equal(base, made)
+    text = model.conditions(["a calm piano outro"])
+    assert np.array_equal(model.run(text, 4.0, seed=1, options=off).audio,
+                          model.run(text, 4.0, seed=1, options=on).audio)  # fmt: skip
+    assert GenerationOptions().story_contrast == STORY_CONTRAST > 0
+    with pytest.raises(UserError, match="story_contrast"):
+        GenerationOptions(story_contrast=-1.0)
+
+
+def _tempo(c):
+    from musiclm.stages.attributes import tempo_bin
+
+    return torch.tensor([tempo_bin(c.tempo) if c.tempo else -1])
+
+
+def _key(c):
+    return torch.tensor([c.key if c.key is not None else -1])

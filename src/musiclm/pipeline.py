@@ -101,6 +101,9 @@ def _read_parts(root: Path) -> dict[str, Path]:
 # engine prompts) (docs/model.md, "Sampling temperatures").
 TEXT_TEMPERATURE = (1.0, 0.5, 0.4)
 AUDIO_TEMPERATURE = (1.0, 0.95, 0.4)
+# story parts' guidance away from their neighbours' texts (GenerationOptions.story_contrast),
+# chosen on the dev stories among 0 / 3 / 8 / 20 (docs/songs.md): at 20 the audio turns noisy
+STORY_CONTRAST = 8.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,9 @@ class GenerationOptions:
     # seconds of the previous story part the first semantic window of a part keeps as
     # its prompt (None: half a window, 5 s for the bundled stages; docs/songs.md)
     story_keep: float | None = None
+    # guidance away from the neighbouring story parts' texts: weight of (conditional -
+    # the pass with a neighbour's MuLan tokens), shared among the neighbours; 0: none
+    story_contrast: float = STORY_CONTRAST
 
     def __post_init__(self) -> None:
         def bad(what: str) -> UserError:
@@ -142,6 +148,9 @@ class GenerationOptions:
             raise bad(f"guidance (cfg) must be a number in [0, {MAX_CFG:g}]")
         if not (isinstance(self.pitch_cfg, int | float) and 0 <= self.pitch_cfg <= MAX_CFG):
             raise bad(f"pitch guidance (pitch_cfg) must be a number in [0, {MAX_CFG:g}]")
+        if not (isinstance(self.story_contrast, int | float)
+                and 0 <= self.story_contrast <= MAX_CFG):  # fmt: skip
+            raise bad(f"story contrast (story_contrast) must be a number in [0, {MAX_CFG:g}]")
         if self.temperature is not None and (len(self.temperature) != 3 or not all(
             isinstance(t, int | float) and 0 <= t <= MAX_TEMPERATURE for t in self.temperature
         )):  # fmt: skip
@@ -739,7 +748,7 @@ class MusicLM:
         sem_window = round(st.config.window_seconds * sem_rate)
         total = windows.frames(seconds, rate)
         wins = self._stitched_windows(total, overlap, timeline.breaks(rate))
-        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        inputs = self._part_inputs(st, timeline)
         parts = []
         for w in wins:
             first = round(w.start * sem_rate / rate)
@@ -764,14 +773,22 @@ class MusicLM:
         call.timings.add("decode", t0)
         return out
 
+    def _part_inputs(self, stage: StageLM, timeline: songs.Timeline) -> list[StageInputs]:
+        """Each story part's stage inputs (one part for a piece that is no story), with
+        its neighbouring parts' conditions to contrast with."""
+        return [StageInputs(stage.layout, p, self.device, timeline.neighbours(k))
+                for k, p in enumerate(timeline.parts)]  # fmt: skip
+
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
         """One window of one stage."""
         x = inputs(window, guided=opts.cfg != 1.0, keep_melody=opts.guide_keeps_melody,
-                   pitch=opts.pitch_cfg > 0)  # fmt: skip
+                   pitch=opts.pitch_cfg > 0, contrast=opts.story_contrast > 0)  # fmt: skip
         guides = []
         if x.pitchless_prefix is not None:
             guides.append((x.pitchless_prefix, x.pitchless_per_frame, opts.pitch_cfg))
+        for p in x.contrast_prefixes:
+            guides.append((p, x.per_frame, opts.story_contrast / len(x.contrast_prefixes)))
         return stage.generate(
             x.prefix,
             frames,
@@ -803,7 +820,7 @@ class MusicLM:
         out: list[torch.Tensor | None] = [None] * len(plans)
         for idx in songs.groups(plans):
             sub = timeline.pieces(idx) if len(idx) < len(plans) else timeline
-            inputs = [StageInputs(st.layout, p, self.device) for p in sub.parts]
+            inputs = self._part_inputs(st, sub)
             rows = [g[i] for i in idx] if len(idx) < len(plans) else g
             keep = None if opts.story_keep is None else round(opts.story_keep * rate)
             schedule = windows.song_windows(total, window, sub.breaks(rate), plans[idx[0]], keep)
@@ -830,7 +847,7 @@ class MusicLM:
         st = self.coarse
         rate = st.layout.acoustic_rate
         sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
-        inputs = [StageInputs(st.layout, p, self.device) for p in timeline.parts]
+        inputs = self._part_inputs(st, timeline)
         parts, done = [], 0
         for w in self._coarse_windows(windows.frames(seconds, rate), timeline.breaks(rate)):
             context = sem[:, w.semantic : w.semantic + sem_window]

@@ -53,6 +53,10 @@ class Timeline:
         """The part frame ``frame`` (at ``rate``) lies in."""
         return bisect.bisect_right(self.breaks(rate), frame)
 
+    def neighbours(self, k: int) -> tuple[tuple[Conditions, ...], ...]:
+        """The parts before and after part ``k`` (those there are)."""
+        return tuple(self.parts[j] for j in (k - 1, k + 1) if 0 <= j < len(self.parts))
+
     def pieces(self, index: Sequence[int]) -> Timeline:
         """The timeline of some of the pieces only."""
         return Timeline(self.starts, tuple(tuple(p[i] for i in index) for p in self.parts))

@@ -14,7 +14,7 @@ makes room for them; docs/stages.md lists the files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -47,18 +47,32 @@ class Inputs:
     # else kept, for guidance toward them (GenerationOptions.pitch_cfg); None: none
     pitchless_prefix: Tensor | None = None
     pitchless_per_frame: Tensor | None = None
+    # prefixes with another story part's MuLan tokens, everything else kept, for guidance
+    # away from those texts (GenerationOptions.story_contrast); empty: none
+    contrast_prefixes: list[Tensor] = field(default_factory=list)
 
 
 class StageInputs:
     """Builds one stage's inputs; the conditioning tensors of a batch are made once."""
 
-    def __init__(self, layout: LayoutConfig, conditions: Sequence[Conditions], device):
+    def __init__(
+        self,
+        layout: LayoutConfig,
+        conditions: Sequence[Conditions],
+        device,
+        contrast: Sequence[Sequence[Conditions]] = (),
+    ):
+        """``contrast``: the conditions of other story parts (each one per piece, as
+        ``conditions``), whose texts guidance may push away from."""
         self.layout, self.device = layout, torch.device(device)
         self.b = len(conditions)
         self._cond: dict[str, Tensor] = {}
         self._bpm: Tensor | None = None
+        self._contrast: list[Tensor] = []
         if layout.conditioned:
             self._cond["mulan"] = torch.stack([c.mulan for c in conditions]).long().to(device)
+            self._contrast = [torch.stack([c.mulan for c in other]).long().to(device)
+                              for other in contrast]  # fmt: skip
             if layout.has_attributes:
                 self._cond["tempo"] = torch.tensor(
                     [tempo_bin(c.tempo) if c.tempo else -1 for c in conditions]
@@ -77,13 +91,19 @@ class StageInputs:
         self._sections = _stack(forms, self.device)
 
     def __call__(
-        self, window: Window, guided: bool, keep_melody: bool = False, pitch: bool = False
+        self,
+        window: Window,
+        guided: bool,
+        keep_melody: bool = False,
+        pitch: bool = False,
+        contrast: bool = False,
     ) -> Inputs:
         """The inputs of ``window``; ``guided``: also the unconditional prefix (stages
         without MuLan tokens have none); ``keep_melody``: the unconditional pass keeps the
         melody, so guidance pushes toward the text alone (``GenerationOptions``);
         ``pitch``: also the pass without the key and the melody (stages with key tokens,
-        or pieces with a melody)."""
+        or pieces with a melody); ``contrast``: also a pass per other story part given,
+        with that part's MuLan tokens."""
         lay = self.layout
         kw = dict(self._cond)
         if lay.conditioned:
@@ -107,6 +127,8 @@ class StageInputs:
                     kw["start_s"], window.steps, bpm=self._bpm, sections=self._sections,
                     total_s=kw.get("total_s"),
                 )  # fmt: skip
+        if contrast:
+            out.contrast_prefixes = [lay.prefix(**{**kw, "mulan": m}) for m in self._contrast]
         return out
 
     def per_frame(
