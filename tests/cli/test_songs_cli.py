@@ -80,6 +80,9 @@ def test_story_makes_one_piece_with_its_parts_in_the_sidecar(debug_model, tmp_pa
         (2, "a calm piano outro", 128.0),  # the tempo carried over
     ]
     assert meta["prompt"] == meta["story"][0]["text"] and meta["form"][-1]["end"] == 4.0
+    from musiclm.pipeline import STORY_CONTRAST
+
+    assert meta["story_contrast"] == STORY_CONTRAST  # the guidance away from the other text
     # a story with its own form
     code = main([*argv, "--form", "intro 1, verse 2, tail 1"])
     assert code == 0

@@ -271,7 +271,8 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     "melody": _melody_source(cond, melody),
                     "ending": kind(cond.form) if options.ending else None,
                     **({"continue": prompt.describe()} if prompt is not None else {}),
-                    **({"story": [p.to_dict() for p in made.story]} if made.story else {}),
+                    **({"story": [p.to_dict() for p in made.story],
+                        "story_contrast": made.options.story_contrast} if made.story else {}),
                 })  # fmt: skip
                 written += 1
                 typer.echo(f"{paths[k]}  ({seconds:g} s, seed {seeds[k]})")
