@@ -51,27 +51,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm.analysis import key_scores, mean_chroma
 from musiclm.cli import checks
-from musiclm.eval.music import KEY_RATE, MAJOR, MINOR, estimate_tempo, tempo_error
+from musiclm.eval.music import estimate_tempo, tempo_error
 from musiclm.io import as_mono, read_audio, resample, write_audio
 from musiclm.pipeline import GenerationOptions, MusicLM
 from musiclm.theory import key_name
 
 TEMPO_TOL, KEY_MIN, LEVEL_DB = 0.08, 0.7, 6.0  # the issue's goals
 OTHER_RATE = 44100  # the non-engine prompts' rate (a CD recording's)
-
-
-def chroma(audio: np.ndarray, sr: int) -> np.ndarray:
-    """Mean CQT chroma (12,), as :func:`musiclm.eval.music.key_fit` reads it."""
-    import librosa
-
-    return librosa.feature.chroma_cqt(y=resample(audio, sr, KEY_RATE), sr=KEY_RATE).mean(axis=1)
-
-
-def key_scores(mean_chroma: np.ndarray) -> np.ndarray:
-    """(24,) correlations of a mean chroma with the 12 major and 12 minor key profiles."""
-    profiles = [np.roll(p, t) for p in (MAJOR, MINOR) for t in range(12)]
-    return np.array([np.corrcoef(mean_chroma, p)[0, 1] for p in profiles])
 
 
 def rms_db(audio: np.ndarray) -> float:
@@ -83,7 +71,7 @@ def measure(prompt: np.ndarray, after: np.ndarray, sr: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tp, ta = estimate_tempo(prompt, sr), estimate_tempo(after, sr)
-        cp, ca = chroma(prompt, sr), chroma(after, sr)
+        cp, ca = mean_chroma(prompt, sr), mean_chroma(after, sr)
     r = float(np.corrcoef(cp, ca)[0, 1])
     kp, ka = key_scores(cp), key_scores(ca)
     before_db, after_db = rms_db(prompt[-sr:]), rms_db(after[:sr])

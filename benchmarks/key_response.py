@@ -13,22 +13,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import librosa
 import numpy as np
 import torch
 
-from musiclm.analysis import KEY_RATE, MAJOR, MINOR
+from musiclm.analysis import key_scores, mean_chroma
 from musiclm.eval.music import keyed_captions
-from musiclm.io import resample
 from musiclm.pipeline import GenerationOptions, MusicLM
-from musiclm.theory import pitch_class, pitch_name
+from musiclm.theory import key_index, pitch_class, pitch_name
 
 
 def fit(chroma: np.ndarray, key: str) -> float:
     """Correlation of a mean chroma with the profile of ``key`` ('F# minor')."""
-    tonic, mode = key.split()
-    profile = np.roll(MAJOR if mode == "major" else MINOR, pitch_class(tonic))
-    return float(np.corrcoef(chroma, profile)[0, 1])
+    return float(key_scores(chroma)[key_index(*key.split())])
 
 
 def tritone(key: str) -> str:
@@ -58,8 +54,7 @@ def main() -> None:
         chroma[name] = []
         for i, (text, key) in enumerate(zip(texts, asked)):
             y = model.generate([text], seconds=args.seconds, seed=i, key=key, options=opts)[0]
-            y = resample(np.asarray(y, np.float32), model.sample_rate, KEY_RATE)
-            chroma[name].append(librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1))
+            chroma[name].append(mean_chroma(y, model.sample_rate))
     print(f"## Key response: {len(keys)} held-out captions (`{args.heldout}`), "
           f"{args.seconds:g} s, {'no tune' if args.no_tune else 'planned tune'}, "
           f"pitch cfg {args.pitch_cfg:g}\n")  # fmt: skip

@@ -39,33 +39,40 @@ def onset_tempo(audio: np.ndarray, sample_rate: int) -> float:
     return float(np.atleast_1d(tempo)[0])
 
 
+def key_scores(chroma: np.ndarray) -> np.ndarray:
+    """``(24,)`` correlations of a 12-bin pitch-class profile (C first) with the
+    Krumhansl–Kessler profiles of every key, in key-index order (C major ... B major, then
+    C minor ... B minor: :func:`musiclm.theory.key_index`)."""
+    chroma = np.asarray(chroma, np.float64)
+    return np.array([np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
+                     for profile in (MAJOR, MINOR) for tonic in range(12)])  # fmt: skip
+
+
 def profile_key(chroma: np.ndarray) -> tuple[str, float]:
     """The best of 24 keys for a 12-bin pitch-class profile (C first) by correlation with
     the Krumhansl–Kessler profiles, and that correlation. Flat: ``("none", 0.0)``."""
-    chroma = np.asarray(chroma, np.float64)
-    if np.ptp(chroma) < 1e-12:
+    if np.ptp(np.asarray(chroma, np.float64)) < 1e-12:
         return "none", 0.0
-    best, best_r = "none", -np.inf
-    for mode, profile in (("major", MAJOR), ("minor", MINOR)):
-        for tonic in range(12):
-            r = np.corrcoef(chroma, np.roll(profile, tonic))[0, 1]
-            if r > best_r:
-                best, best_r = f"{pitch_name(tonic)} {mode}", r
-    return best, float(best_r)
+    scores = key_scores(chroma)
+    best = int(np.argmax(scores))
+    return f"{pitch_name(best % 12)} {'minor' if best >= 12 else 'major'}", float(scores[best])
+
+
+def mean_chroma(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The mean CQT chroma ``(12,)``, C first, that :func:`key_fit` reads (at
+    :data:`KEY_RATE`: the CQT's 7 octaves from C1 need ~4.2 kHz of bandwidth)."""
+    import librosa
+
+    from musiclm.io import resample
+
+    y = resample(np.asarray(audio, np.float32), sample_rate, KEY_RATE)
+    return librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1)
 
 
 def key_fit(audio: np.ndarray, sample_rate: int) -> tuple[str, float]:
     """The best of 24 keys by key-profile correlation with the mean CQT chroma, and that
     correlation ("key strength": 0.77 on engine clips, 0.53 for white noise). Silence:
     ``("none", 0.0)``."""
-    import librosa
-
-    from musiclm.io import resample
-
-    y = np.asarray(audio, np.float32)
-    if not np.any(y):
+    if not np.any(audio):
         return "none", 0.0
-    # the CQT's 7 octaves from C1 need ~4.2 kHz of bandwidth: analyse at 22.05 kHz
-    y = resample(y, sample_rate, KEY_RATE)
-    chroma = librosa.feature.chroma_cqt(y=y, sr=KEY_RATE).mean(axis=1)
-    return profile_key(chroma)
+    return profile_key(mean_chroma(audio, sample_rate))

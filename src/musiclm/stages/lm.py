@@ -105,10 +105,10 @@ class StageLM(nn.Module):
         :meth:`LayoutConfig.frame_ids`), for layouts with them; guidance's unconditional
         pass goes without, as trained, unless ``uncond_frame_ids`` (same shape) gives
         its own. ``guides``: more passes ``(prefix, frame_ids, weight)``, each with some
-        conditions left out, whose log-probabilities push the draw by ``weight`` times
-        (conditional - that pass) on top of guidance (multi-condition guidance: e.g. toward
-        the key and the tune alone). Returns semantic tokens
-        ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
+        conditions left out or others in their place, whose log-probabilities push the draw
+        by ``weight`` times (conditional - that pass) on top of guidance (multi-condition
+        guidance: e.g. toward the key and the tune alone, or away from another text).
+        Returns semantic tokens ``(B, frames)`` or codes ``(B, Q, frames)``, the prompt included.
         """
         lay, b = self.layout, prefix.shape[0]
         guided = uncond_prefix is not None and options.cfg != 1.0
