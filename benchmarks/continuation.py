@@ -246,9 +246,14 @@ def main() -> None:
     ap.add_argument("--save", type=Path, default=None, help="write the WAVs in this folder")
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
+    ap.add_argument(
+        "--no-tune",
+        action="store_true",
+        help="do not carry the prompt's tune on (GenerationOptions(tune=False))",
+    )
     args = ap.parse_args()
     temps = args.temperature and checks.temperatures("--temperature", args.temperature)
-    args.options = GenerationOptions(temperature=temps or None)
+    args.options = GenerationOptions(temperature=temps or None, tune=not args.no_tune)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
 

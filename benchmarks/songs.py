@@ -95,7 +95,7 @@ def _one(job: dict) -> None:
     # main, so each piece gives both figures (generate's default output is exactly that)
     temps = job.get("temperature")
     opts = GenerationOptions(overlap=job.get("overlap"), ending=False,
-                             story_keep=job.get("story_keep"),
+                             story_keep=job.get("story_keep"), tune=job.get("tune", True),
                              **({"story_contrast": job["story_contrast"]}
                                 if job.get("story_contrast") is not None else {}),
                              **({"temperature": tuple(temps)} if temps else {}))  # fmt: skip
@@ -268,6 +268,9 @@ def main() -> None:
     ap.add_argument("--story-contrast", type=float, default=None,
                     help="guidance away from the other part's text "
                     "(GenerationOptions.story_contrast; default: the model's)")  # fmt: skip
+    ap.add_argument(
+        "--no-tune", action="store_true", help="no planned tune (GenerationOptions(tune=False))"
+    )
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' sampling temperatures (default: the "
                     "model's); pieces are kept apart per setting")  # fmt: skip
@@ -360,8 +363,11 @@ def story_jobs(args, base: dict) -> list[dict]:
     keep = "" if args.story_keep is None else f"_keep{args.story_keep:g}"
     if args.story_contrast is not None:
         keep += f"_contrast{args.story_contrast:g}"
+    if args.no_tune:
+        keep += "_notune"
     return [base | {"story": [[0, ta], [T / 2, tb]], "seconds": T, "seed": args.seed + i,
                     "story_keep": args.story_keep, "story_contrast": args.story_contrast,
+                    "tune": not args.no_tune,
                     "out": str(args.out / f"{name}{i:02d}_{T:g}s{keep}")}
             for i, (ta, tb) in enumerate(chosen[: args.stories])]  # fmt: skip
 

@@ -232,3 +232,60 @@ def test_a_prompt_as_long_as_the_output_is_refused(model):
     for seconds in (2.0, 1.5, 2.2):
         with pytest.raises(UserError, match="must be at least"):
             model.generate(None, seconds=seconds, continue_from=x)
+
+
+# -- the prompt's tune, carried on -----------------------------------------------------------
+
+
+def _prompt_with(ids, tempo):
+    """A Prompt holding only what carried_tune reads."""
+    ids = None if ids is None else np.asarray(ids, np.int64)
+    empty = torch.zeros(0)
+    return continuation.Prompt(np.zeros(8, np.float32), 8000, "array", 8000, empty,
+                               torch.zeros(0, 0), empty, tempo, None, 0.0, ids)  # fmt: skip
+
+
+def test_the_carried_tune_keeps_the_prompt_s_frames_then_repeats_its_last_bars():
+    from musiclm.conditions import MELODY_PC0, MELODY_RATE, MELODY_REST
+
+    # 120 bpm: a bar is 2 s = 50 frames; a 5.2 s prompt (130 frames) holds 2 whole bars
+    ids = MELODY_PC0 + (np.arange(130) // 10) % 12
+    got = continuation.carried_tune(_prompt_with(ids, 120.0), 10.0).numpy()
+    assert got.shape == (10 * MELODY_RATE,)
+    np.testing.assert_array_equal(got[:130], ids)  # the prompt's own frames, as heard
+    np.testing.assert_array_equal(got[130:230], ids[30:130])  # its last 2 bars ...
+    np.testing.assert_array_equal(got[230:], ids[30:50])  # ... again, from their start
+    # no tempo: the whole tune repeats
+    whole = continuation.carried_tune(_prompt_with(ids, None), 10.0).numpy()
+    np.testing.assert_array_equal(whole[130:], ids[:120])
+    # 3 whole bars -> 2 (a power of two); silent last bars -> a shorter span that sings
+    ids3 = MELODY_PC0 + (np.arange(160) // 10) % 12
+    got3 = continuation.carried_tune(_prompt_with(ids3, 120.0), 12.0).numpy()
+    np.testing.assert_array_equal(got3[160:260], ids3[60:160])
+    quiet_end = ids3.copy()
+    quiet_end[60:] = MELODY_REST  # no bar at the end sings: the whole tune repeats
+    got4 = continuation.carried_tune(_prompt_with(quiet_end, 120.0), 12.0).numpy()
+    np.testing.assert_array_equal(got4[160:], quiet_end[:140])
+
+
+def test_a_prompt_with_no_tune_carries_none():
+    from musiclm.conditions import MELODY_REST
+
+    assert continuation.carried_tune(_prompt_with(None, 120.0), 9.0) is None
+    assert continuation.carried_tune(_prompt_with([MELODY_REST] * 40, 120.0), 9.0) is None
+
+
+def test_a_continuation_follows_the_prompt_s_tune_unless_told_not(model):
+    from musiclm.pipeline import GenerationOptions
+
+    assert model.encode_prompt(_music(model.sample_rate, 2.0)).melody is None  # takes none
+    net = MusicLM.debug(seed=0, attributes=True, melody=True)
+    p = net.encode_prompt(_music(net.sample_rate, 2.0))
+    assert p.melody is not None and p.melody.shape == p.semantic.shape  # its frames
+    conds = continuation.conditions(net, None, p)
+    (c,) = net.run(conds, seconds=4.0, seed=0, continue_from=p).conditions
+    assert c.tune and c.melody.shape == (100,)
+    assert torch.equal(c.melody[: len(p.melody)], torch.from_numpy(p.melody))
+    (off,) = net.run(conds, seconds=4.0, seed=0, continue_from=p,
+                     options=GenerationOptions(tune=False)).conditions  # fmt: skip
+    assert off.melody is None

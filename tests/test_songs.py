@@ -427,3 +427,15 @@ def _tempo(c):
 
 def _key(c):
     return torch.tensor([c.key if c.key is not None else -1])
+
+
+def test_a_story_plays_no_planned_tune():
+    """Story parts take no planned tune (a tune per part was measured: no more parts
+    nearer their own text, less tonal; docs/songs.md), and the piece's conditions say so."""
+    net = MusicLM.debug(seed=0, attributes=True, melody=True, form=True)
+    parts = net.story([(0, "a calm pop song"), (15, "a loud techno track")], 30.0)
+    made = net.run(None, seconds=30.0, seed=0, story=parts)
+    assert made.conditions[0].melody is None and not made.conditions[0].tune
+    assert all(p.conditions.melody is None for p in made.story)
+    (alone,) = net.run(net.conditions(["a calm pop song"]), seconds=30.0, seed=0).conditions
+    assert alone.tune and alone.melody is not None  # a piece that is no story does

@@ -14,7 +14,9 @@ AudioLM and MusicLM are continuation models at heart (arXiv 2209.03143 §4.1, 23
   are read once, over its whole frames.
 - **Conditions** (:func:`conditions`): a text's MuLan tokens when there is a text, else
   the prompt's audio tokens (what the stages were trained on); tempo and key as given,
-  else as the text states, else the prompt's.
+  else as the text states, else the prompt's. For stages that take a melody, the
+  prompt's own tune (PESTO, :mod:`musiclm.melody`) over its frames, then its last bars
+  repeated (:func:`carried_tune`; ``GenerationOptions(tune=False)`` leaves it out).
 - **Tokens** (:func:`continue_codes`): the semantic stage continues the prompt's semantic
   tokens and the coarse stage its coarse codes, both in sliding windows that keep half a
   window of what came before (:func:`musiclm.windows.continuation_windows`); the fine
@@ -40,7 +42,15 @@ import torch
 from torch import Tensor
 
 from musiclm import windows
-from musiclm.conditions import MAX_TEMPO, MIN_TEMPO, Conditions, check_key, parse
+from musiclm.conditions import (
+    MAX_TEMPO,
+    MELODY_PC0,
+    MELODY_RATE,
+    MIN_TEMPO,
+    Conditions,
+    check_key,
+    parse,
+)
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
 
@@ -55,6 +65,7 @@ LEVEL_S = 3.0  # seconds either side of the join whose levels are matched (join)
 MAX_LEVEL_DB = 24.0  # the most the continuation's level is moved
 SILENCE_PEAK = 1e-3  # -60 dBFS: a prompt whose loudest sample is below this is silence
 KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white noise 0.53
+BEATS_PER_BAR = 4  # the bar carried_tune repeats: 4/4, the corpus' and most music's metre
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +82,9 @@ class Prompt:
     tempo: float | None  # bpm by librosa's beat tracker; None: none found
     key: int | None  # key index (musiclm.theory.key_index); None: no clear key
     known_seconds: float  # the seconds its tokens cover (its whole semantic frames)
+    # its melody ids (musiclm.melody, MELODY_RATE) over its whole semantic frames, for
+    # models whose stages take a melody; None: such a model's prompt with no tune heard
+    melody: np.ndarray | None = None
 
     @property
     def seconds(self) -> float:
@@ -176,7 +190,55 @@ def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
             name_k, strength = key_fit(audio, sr)
         tempo = round(t, 2) if MIN_TEMPO <= t <= MAX_TEMPO else None
         key = check_key(name_k) if name_k != "none" and strength >= KEY_MIN_STRENGTH else None
-    return Prompt(audio, sr, name, rate, semantic, codes.long(), mulan, tempo, key, ks / sem_rate)
+    melody = None
+    if model.takes_melody:
+        from musiclm.melody import melody_ids
+
+        ids = melody_ids(audio, sr, ks * MELODY_RATE // sem_rate)
+        melody = ids if (ids >= MELODY_PC0).any() else None
+    return Prompt(audio, sr, name, rate, semantic, codes.long(), mulan, tempo, key, ks / sem_rate,
+                  melody)  # fmt: skip
+
+
+def carried_tune(
+    prompt: Prompt, seconds: float, beats_per_bar: int = BEATS_PER_BAR
+) -> Tensor | None:
+    """The melody condition of continuing ``prompt`` to ``seconds``: the prompt's own
+    tune over its frames, then its last bars played again and again (the most whole bars
+    at its tempo that are a power of two and hold a note: phrases come in 1, 2, 4 or 8
+    bars; its whole tune when no tempo is known or no bar fits). None: no tune heard.
+
+    Why: the stages keep a prompt's key far better with its tune to follow than without
+    (mean chroma r >= 0.7 on 58 % of 10 s prompts against 21 %, docs/continuation.md),
+    as repeating a phrase is what music does; the tempo keeps the repeats on the beat."""
+    ids = prompt.melody
+    if ids is None or not (ids >= MELODY_PC0).any():
+        return None
+    n = len(ids)
+    span = n
+    if prompt.tempo:
+        bar = beats_per_bar * 60.0 * MELODY_RATE / prompt.tempo  # frames per bar
+        bars = int(n // bar)
+        while bars >= 1:
+            size = 1 << (bars.bit_length() - 1)  # the largest power of two <= bars
+            frames = int(round(size * bar))
+            if (ids[n - frames :] >= MELODY_PC0).any():
+                span = frames
+                break
+            bars = size - 1
+    total = max(round(seconds * MELODY_RATE), n)
+    loop = ids[n - span :]
+    after = np.resize(loop, total - n)  # repeats the last bars to fill
+    return torch.from_numpy(np.concatenate([ids, after]).astype(np.int64))
+
+
+def with_tune(conds: Sequence[Conditions], prompt: Prompt, seconds: float) -> list[Conditions]:
+    """``conds`` with the prompt's tune carried on (:func:`carried_tune`) where they hold
+    no melody; unchanged when the prompt has none (or the model takes none)."""
+    ids = carried_tune(prompt, seconds)
+    if ids is None:
+        return list(conds)
+    return [c if c.melody is not None else replace(c, melody=ids, tune=True) for c in conds]
 
 
 def _ratio(acoustic_rate: int, semantic_rate: int) -> int:
@@ -358,8 +420,10 @@ __all__ = [
     "MIN_PROMPT_S",
     "OVERLAP_S",
     "Prompt",
+    "carried_tune",
     "conditions",
     "encode",
     "join",
     "level_gain",
+    "with_tune",
 ]

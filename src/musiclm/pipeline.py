@@ -541,8 +541,15 @@ class MusicLM:
         seeds = self._seeds(seed, len(conds))
         g = [generator(dev, s) for s in seeds]
         conds = self.with_forms(conds, seconds, seeds)
-        if options.tune and continue_from is None:
-            conds = self.with_tunes(conds, seconds, seeds)
+        prompt = None
+        if continue_from is not None:
+            from musiclm import continuation
+
+            prompt = self.encode_prompt(continue_from)
+            if options.tune:  # the prompt's own tune, carried on
+                conds = continuation.with_tune(conds, prompt, seconds)
+        elif options.tune and story is None:  # story parts play no planned tune (measured:
+            conds = self.with_tunes(conds, seconds, seeds)  # docs/songs.md, story mode)
         overlap = songs.overlap_for(self.coarse.config.window_seconds, options.overlap)
         starts = tuple(p.start for p in story) if story is not None else (0.0,)
         steps = self.plan_steps(len(conds), seconds, overlap=overlap, breaks=starts[1:])
@@ -560,10 +567,7 @@ class MusicLM:
             timeline = songs.Timeline.single(conds)
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(conds), n), np.float32)
-        if continue_from is not None:
-            from musiclm import continuation
-
-            prompt = self.encode_prompt(continue_from)
+        if prompt is not None:
             coarse, fine = continuation.continue_codes(self, conds, prompt, seconds, options, g,
                                                        call)  # fmt: skip
             pieces = self._decode(coarse, fine, call)
@@ -579,7 +583,7 @@ class MusicLM:
             y, pieces[i] = pieces[i].float().cpu().numpy(), None  # one copy at a time
             out[i, : min(n, y.shape[0])] = y[:n]
         keep = 0
-        if continue_from is not None:  # the prompt as given, crossfaded into the rest
+        if prompt is not None:  # the prompt as given, crossfaded into the rest
             out = continuation.join(prompt.audio, out, self.sample_rate)
             keep = len(prompt.audio)
         if options.ending:

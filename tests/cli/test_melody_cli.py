@@ -57,6 +57,12 @@ def test_melody_arranges_the_tune_and_the_sidecar_says_so(model_dirs, tmp_path, 
         code = main(["generate", "pop", "-s", "2", "-o", str(path),
                      "-m", str(model_dirs / "melody"), "-q", *extra])  # fmt: skip
         assert code == 0 and json.loads(path.with_suffix(".json").read_text())["melody"] == want
+    # --continue: the prompt's own tune carried on, unless --no-tune
+    for extra, want in (([], "the prompt's tune"), (["--no-tune"], None)):
+        path = both / f"cont{len(extra)}.wav"
+        code = main(["generate", "--continue", str(tune), "--seconds", "4", "--seed", "2",
+                     "-o", str(path), "-m", str(model_dirs / "melody"), "-q", *extra])  # fmt: skip
+        assert code == 0 and json.loads(path.with_suffix(".json").read_text())["melody"] == want
 
 
 def _silent(path):

@@ -48,8 +48,11 @@ def generate(
         True,
         "--tune/--no-tune",
         help="With a model that takes a melody: give pieces "
-        "without --melody a planned tune in their key (more tonal, plays the key asked for "
-        "more often; --no-tune follows the text's instruments a little more: docs/model.md).",
+        "without --melody (stories excepted) a planned tune in their key (more tonal, "
+        "plays the key asked for more often; --no-tune follows the text's instruments a "
+        "little more: docs/model.md); "
+        "with --continue, the prompt's own tune, its last bars repeated (keeps its key "
+        "far more often: docs/continuation.md).",
     ),
     ending: bool = typer.Option(
         True,
@@ -202,11 +205,14 @@ def generate(
                   quiet, cfg, top_k, prompt, story=parts or None, melody=melody)  # fmt: skip
 
 
-def _melody_source(cond, melody) -> str | None:
-    """What the piece's melody was: the given file, a planned tune, or none."""
+def _melody_source(cond, melody, prompt=None) -> str | None:
+    """What the piece's melody was: the given file, a planned tune, the continuation
+    prompt's own tune, or none."""
     if cond.melody is None:
         return None
-    return "planned tune" if cond.tune else str(melody)
+    if cond.tune:
+        return "the prompt's tune" if prompt is not None else "planned tune"
+    return str(melody)
 
 
 def _song_options(form: str | None, story: list[str] | None, seconds: float):
@@ -268,7 +274,7 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
                     "model": model or "bundled",
                     **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
                     "batch": len(chunk), "form": form_dicts(cond.form),
-                    "melody": _melody_source(cond, melody),
+                    "melody": _melody_source(cond, melody, prompt),
                     "ending": kind(cond.form) if options.ending else None,
                     **({"continue": prompt.describe()} if prompt is not None else {}),
                     **({"story": [p.to_dict() for p in made.story],
