@@ -28,6 +28,7 @@ For a model whose stages take no melody the "with melody" columns are blank.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -127,6 +128,10 @@ def main() -> None:
     ap.add_argument("--melody-temperature", action="append", default=[],
                     help="'semantic,coarse,fine' for the pieces with the melody only; repeat "
                     "for a column each (text only keeps --temperature)")  # fmt: skip
+    ap.add_argument("--semantic-melody", action="store_true",
+                    help="also a column with the melody read by the semantic stage too "
+                    "(GenerationOptions(semantic_melody=True); default: the coarse stage "
+                    "alone)")  # fmt: skip
     ap.add_argument(
         "--figure",
         type=Path,
@@ -145,6 +150,9 @@ def main() -> None:
         f"melody@{t}": GenerationOptions(temperature=checks.temperatures("--melody-temperature", t))
         for t in args.melody_temperature
     } or {"melody": options}
+    if args.semantic_melody:
+        melody_opts |= {f"{k}, semantic too": dataclasses.replace(o, semantic_melody=True)
+                        for k, o in melody_opts.items()}  # fmt: skip
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []

@@ -419,3 +419,30 @@ def test_pitch_guidance_leaves_out_only_the_key_and_the_melody(melody_model):
     assert not np.array_equal(base, melody_model.generate(["pop in D major"], options=on, **args))
     with pytest.raises(UserError, match="pitch_cfg"):
         GenerationOptions(pitch_cfg=-1.0)
+
+
+def test_the_semantic_stage_reads_a_given_melody_only_when_asked(melody_model, monkeypatch):
+    """A user's melody conditions the coarse stage; the semantic stage follows the text
+    unless GenerationOptions.semantic_melody (measured, docs/melody.md). Planned tunes
+    condition both."""
+    from musiclm.pipeline import GenerationOptions, MusicLM
+
+    seen: list[tuple[str, list[bool]]] = []
+    orig = MusicLM._part_inputs
+
+    def spy(self, stage, timeline):
+        name = {id(self.semantic): "semantic", id(self.coarse): "coarse"}.get(id(stage), "fine")
+        seen.append((name, [c.melody is not None for p in timeline.parts for c in p]))
+        return orig(self, stage, timeline)
+
+    monkeypatch.setattr(MusicLM, "_part_inputs", spy)
+    audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)
+    args = dict(seconds=4.0, seed=0, melody=(audio, melody_model.sample_rate))
+    melody_model.generate(["pop"], **args)
+    assert ("semantic", [False]) in seen and ("coarse", [True]) in seen
+    seen.clear()
+    melody_model.generate(["pop"], options=GenerationOptions(semantic_melody=True), **args)
+    assert ("semantic", [True]) in seen and ("semantic", [False]) not in seen
+    seen.clear()
+    melody_model.generate(["pop"], seconds=4.0, seed=0)  # a planned tune: both stages
+    assert ("semantic", [True]) in seen and ("coarse", [True]) in seen

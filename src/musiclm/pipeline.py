@@ -127,6 +127,11 @@ class GenerationOptions:
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False
+    # the semantic stage reads a melody the user gives (--melody) too; False: the coarse
+    # stage alone follows it and the semantic stage the text, which keeps the text's style
+    # (MCC with a melody 0.411 -> 0.477, text only 0.499; chroma cosine 0.624 -> 0.569:
+    # docs/melody.md). Planned and carried tunes are read by both stages either way
+    semantic_melody: bool = False
     # guidance toward the pitch conditions alone, the key token and the melody (a pass
     # without them, all else kept): weight of (conditional - that pass); 0: none
     pitch_cfg: float = 0.0
@@ -813,6 +818,8 @@ class MusicLM:
         Pieces whose schedules differ are sampled apart."""
         t0 = time.perf_counter()
         st = self.semantic
+        if not opts.semantic_melody:
+            timeline = timeline.without_given_melody()
         rate, window = st.layout.semantic_rate, st.config.target_frames
         total = windows.frames(seconds, rate)
         forms = [c.form if self.takes_form else None for c in timeline.parts[0]]

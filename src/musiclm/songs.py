@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -60,6 +60,16 @@ class Timeline:
     def pieces(self, index: Sequence[int]) -> Timeline:
         """The timeline of some of the pieces only."""
         return Timeline(self.starts, tuple(tuple(p[i] for i in index) for p in self.parts))
+
+    def without_given_melody(self) -> Timeline:
+        """This timeline with the melodies a user gave (``--melody``) left out; planned
+        and carried tunes (``Conditions.tune``) stay. What the semantic stage reads unless
+        ``GenerationOptions.semantic_melody``."""
+
+        def drop(c: Conditions) -> Conditions:
+            return replace(c, melody=None) if c.melody is not None and not c.tune else c
+
+        return Timeline(self.starts, tuple(tuple(drop(c) for c in p) for p in self.parts))
 
 
 def copies(form: tuple[Section, ...] | None, rate: int, window: int) -> tuple[Copy, ...]:
