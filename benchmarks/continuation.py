@@ -246,6 +246,9 @@ def main() -> None:
     ap.add_argument("--save", type=Path, default=None, help="write the WAVs in this folder")
     ap.add_argument("--temperature", default=None,
                     help="'semantic,coarse,fine' temperatures (default: the model's)")  # fmt: skip
+    ap.add_argument("--drafts", type=int, default=None,
+                    help="drafts per continuation (GenerationOptions.drafts; default: the "
+                    "model's)")  # fmt: skip
     ap.add_argument(
         "--no-tune",
         action="store_true",
@@ -253,7 +256,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     temps = args.temperature and checks.temperatures("--temperature", args.temperature)
-    args.options = GenerationOptions(temperature=temps or None, tune=not args.no_tune)
+    args.options = GenerationOptions(temperature=temps or None, tune=not args.no_tune,
+                                     drafts=args.drafts)  # fmt: skip
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
 

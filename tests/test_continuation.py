@@ -289,3 +289,56 @@ def test_a_continuation_follows_the_prompt_s_tune_unless_told_not(model):
     (off,) = net.run(conds, seconds=4.0, seed=0, continue_from=p,
                      options=GenerationOptions(tune=False)).conditions  # fmt: skip
     assert off.melody is None
+
+
+# -- drafts ----------------------------------------------------------------------------------
+
+
+def _chord(sr: int, seconds: float, freqs) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (sum(np.sin(2 * np.pi * f * t) for f in freqs) * 0.2).astype(np.float32)
+
+
+def test_the_draft_kept_is_the_one_in_the_prompt_s_key(model, monkeypatch):
+    """nearest_drafts decodes each draft's coarse codes and keeps, per piece, the one
+    whose mean chroma is nearest the prompt's."""
+    sr = model.sample_rate
+    a_major, e_flat = (220.0, 277.18, 329.63), (311.13, 392.0, 466.16)
+    p = model.encode_prompt(_chord(sr, 2.0, a_major))
+    drafts = [
+        _chord(sr, 1.0, e_flat),
+        _chord(sr, 1.0, a_major),  # piece 0: draft 1
+        _chord(sr, 1.0, a_major),
+        np.zeros(sr, np.float32),
+    ]  # piece 1: draft 0 (silence)
+    monkeypatch.setattr(
+        model.codec, "batch_decode", lambda codes: torch.from_numpy(np.stack(drafts))
+    )
+    new = torch.zeros(4, model.coarse.layout.coarse_levels, 3, dtype=torch.long)
+    assert continuation.nearest_drafts(model, p, new, 2).tolist() == [1, 0]
+
+
+def test_draft_0_is_the_single_draft_and_drafts_are_timed(model, monkeypatch):
+    from musiclm.pipeline import GenerationOptions
+
+    p = model.encode_prompt(_music(model.sample_rate, 2.0))
+    conds = continuation.conditions(model, ["a", "b"], p)
+    one = model.run(conds, 4.0, seed=3, continue_from=p, options=GenerationOptions(drafts=1))
+    assert "drafts" not in one.timings.seconds
+    two = model.run(conds, 4.0, seed=3, continue_from=p, options=GenerationOptions(drafts=2))
+    assert "drafts" in two.timings.seconds and two.audio.shape == one.audio.shape
+    monkeypatch.setattr(
+        continuation,
+        "nearest_drafts",
+        lambda model, prompt, new, n: torch.zeros(len(new) // n, dtype=torch.long),
+    )
+    first = model.run(conds, 4.0, seed=3, continue_from=p, options=GenerationOptions(drafts=2))
+    np.testing.assert_array_equal(first.audio, one.audio)  # draft 0 is the piece's own draw
+
+
+@pytest.mark.parametrize("bad", [0, 9, 1.5, "2"])
+def test_bad_draft_counts_are_refused(bad):
+    from musiclm.pipeline import GenerationOptions
+
+    with pytest.raises(UserError, match="drafts"):
+        GenerationOptions(drafts=bad)

@@ -51,6 +51,7 @@ from musiclm.conditions import (
     check_key,
     parse,
 )
+from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
 
@@ -66,6 +67,8 @@ MAX_LEVEL_DB = 24.0  # the most the continuation's level is moved
 SILENCE_PEAK = 1e-3  # -60 dBFS: a prompt whose loudest sample is below this is silence
 KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white noise 0.53
 BEATS_PER_BAR = 4  # the bar carried_tune repeats: 4/4, the corpus' and most music's metre
+DRAFT_KEY_S = 10.0  # the prompt's last seconds whose mean chroma a draft is matched to
+DRAFT_SEED = 7919  # draft j of a piece seeded with its seed + j * this (draft 0: its own)
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,15 +298,45 @@ def continue_codes(
     codes first (``T = ceil(seconds * frame rate)``)."""
     check_seconds(prompt.seconds, seconds)
     b, dev = len(conds), model.device
+    n = opts.drafts_for_continuation()
     call.totals = plan_steps(model, b, prompt, seconds)
-    sem = _semantic(model, conds, prompt.semantic.to(dev).expand(b, -1), seconds, opts, g, call)
+    rows = [c for c in conds for _ in range(n)]  # each piece's drafts side by side
+    gens = [gi if j == 0 else generator(dev, gi.initial_seed() + DRAFT_SEED * j)
+            for gi in g for j in range(n)]  # fmt: skip
+    sem = _semantic(model, rows, prompt.semantic.to(dev).expand(b * n, -1), seconds, opts, gens,
+                    call)  # fmt: skip
     qc = model.coarse.layout.coarse_levels
     known = prompt.codes.to(dev)
-    coarse = _coarse(model, conds, sem, known[:qc].expand(b, -1, -1), seconds, opts, g, call)
     kc = known.shape[1]
+    coarse = _coarse(model, rows, sem, known[:qc].expand(b * n, -1, -1), seconds, opts, gens,
+                     call)  # fmt: skip
+    if n > 1:
+        t0 = time.perf_counter()
+        best = nearest_drafts(model, prompt, coarse[:, :, kc:], n)
+        coarse = coarse.view(b, n, *coarse.shape[1:])[torch.arange(b), best]
+        call.timings.add("drafts", t0)
     new_fine = model._fine(coarse[:, :, kc:], opts, g, call)
     fine = torch.cat([known[qc:].expand(b, -1, -1), new_fine], dim=2)
     return coarse, fine
+
+
+def nearest_drafts(model: MusicLM, prompt: Prompt, new: Tensor, n: int) -> Tensor:
+    """For ``new (B * n, Qc, T)`` coarse codes of the added seconds (each piece's ``n``
+    drafts side by side), the index ``(B,)`` of each piece's draft whose mean chroma is
+    nearest (Pearson r) that of the prompt's last :data:`DRAFT_KEY_S`: the draft that
+    stays in the prompt's key. The coarse levels alone decode with the pitch (codec v2
+    keeps chroma r 0.93 at 4 levels, docs/codec.md), so the fine stage runs only for the
+    draft kept."""
+    from musiclm.analysis import mean_chroma
+
+    sr = model.sample_rate
+    ref = mean_chroma(prompt.audio[-round(DRAFT_KEY_S * sr) :], sr)
+    audio = model.codec.batch_decode(new).float().cpu().numpy()
+    with warnings.catch_warnings():  # a silent draft has no correlation: it loses
+        warnings.simplefilter("ignore")
+        r = np.array([np.corrcoef(ref, mean_chroma(y, sr))[0, 1] for y in audio])
+    r = np.nan_to_num(r, nan=-2.0).reshape(-1, n)
+    return torch.from_numpy(r.argmax(axis=1))
 
 
 def _semantic(model: MusicLM, conds, known: Tensor, seconds, opts, g, call) -> Tensor:
@@ -422,6 +455,7 @@ __all__ = [
     "Prompt",
     "carried_tune",
     "conditions",
+    "nearest_drafts",
     "encode",
     "join",
     "level_gain",

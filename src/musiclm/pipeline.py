@@ -104,6 +104,10 @@ AUDIO_TEMPERATURE = (1.0, 0.95, 0.4)
 # story parts' guidance away from their neighbours' texts (GenerationOptions.story_contrast),
 # chosen on the dev stories among 0 / 3 / 8 / 20 (docs/songs.md): at 20 the audio turns noisy
 STORY_CONTRAST = 8.0
+# drafts a continuation makes of its added seconds, the one nearest the prompt's key kept
+# (GenerationOptions.drafts; docs/continuation.md measures 1 and 2)
+CONTINUE_DRAFTS = 2
+MAX_DRAFTS = 8
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,10 @@ class GenerationOptions:
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False
+    # continuations: drafts of the added seconds (semantic and coarse stages), the one
+    # whose mean chroma is nearest the prompt's kept (continuation.nearest_drafts);
+    # None: CONTINUE_DRAFTS; 1: one draft, faster
+    drafts: int | None = None
     # the semantic stage reads a melody the user gives (--melody) too; False: the coarse
     # stage alone follows it and the semantic stage the text, which keeps the text's style
     # (MCC with a melody 0.411 -> 0.477, text only 0.499; chroma cosine 0.624 -> 0.569:
@@ -164,6 +172,10 @@ class GenerationOptions:
             raise bad("top_k must be three integers >= 0 (0: all tokens)")
         if not (isinstance(self.top_p, int | float) and 0 < self.top_p <= 1):
             raise bad("top_p must be in (0, 1]")
+        if self.drafts is not None and not (
+            isinstance(self.drafts, int) and 1 <= self.drafts <= MAX_DRAFTS
+        ):
+            raise bad(f"drafts must be None or an integer in [1, {MAX_DRAFTS}]")
         if self.story_keep is not None and not (
             isinstance(self.story_keep, int | float) and 0 <= self.story_keep <= 60
         ):
@@ -178,6 +190,11 @@ class GenerationOptions:
         return dataclasses.replace(
             self, temperature=AUDIO_TEMPERATURE if follows_audio else TEXT_TEMPERATURE
         )
+
+    def drafts_for_continuation(self) -> int:
+        """Drafts a continuation makes of its added seconds (:data:`CONTINUE_DRAFTS` unless
+        given)."""
+        return CONTINUE_DRAFTS if self.drafts is None else self.drafts
 
     def for_stage(self, i: int, guided: bool) -> SamplingOptions:
         return SamplingOptions(

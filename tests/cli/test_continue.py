@@ -86,3 +86,20 @@ def test_bad_continue_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys
     code = main(["generate", "--continue", str(src), "--seconds", seconds,
                  "-o", str(out / "x.wav"), "-m", str(model_dir), "-q"])  # fmt: skip
     assert_refused(code, capsys, out, needle)
+
+
+def test_drafts_go_with_continue_and_are_checked(model_dir, tmp_path, capsys):
+    prompt = _clip(tmp_path / "take.wav")
+    out = tmp_path / "out"
+    out.mkdir()
+    one = ["generate", "--continue", str(prompt), "--seconds", "3", "-m", str(model_dir), "-q"]
+    assert main([*one, "--drafts", "1", "-o", str(out / "d1.wav")]) == 0, capsys.readouterr().err
+    assert (out / "d1.wav").is_file()
+    for bad, needle in ((["--drafts", "0"], "drafts"), (["--drafts", "9"], "drafts")):
+        (out / "bad").mkdir(exist_ok=True)
+        code = main([*one, *bad, "-o", str(out / "bad" / "x.wav")])
+        assert_refused(code, capsys, out / "bad", needle)
+    (out / "text").mkdir()
+    code = main(["generate", "calm piano", "--drafts", "2", "-o", str(out / "text" / "x.wav"),
+                 "-m", str(model_dir), "-q"])  # fmt: skip
+    assert_refused(code, capsys, out / "text", "--continue")

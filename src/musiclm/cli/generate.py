@@ -37,6 +37,12 @@ def generate(
         help="Continue this audio file: the output begins with it and is "
         "--seconds long in all (a caption is then optional).",
     ),
+    drafts: int = typer.Option(
+        None,
+        "--drafts",
+        help="With --continue: draft this many continuations and keep the one nearest "
+        "the prompt's key (default 2; 1 is faster; at most 8; docs/continuation.md).",
+    ),
     melody: Path = typer.Option(
         None,
         "--melody",
@@ -169,8 +175,10 @@ def generate(
     names = captions or ["continuation"]  # with --continue and no caption: one piece
     checks.seed("--seed", seed, span=len(names))
     temps = None if temperature is None else checks.temperatures("--temperature", temperature)
+    if drafts is not None and continue_ is None:
+        raise UserError("--drafts goes with --continue (the drafts of a continuation)")
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
-                                tune=tune, ending=ending)  # checks them  # fmt: skip
+                                tune=tune, ending=ending, drafts=drafts)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:
         check_audio_suffix(output)
         paths = [check_output(output)]
