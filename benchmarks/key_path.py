@@ -127,7 +127,7 @@ def main() -> None:
     print(f"## Key along the pipeline: {len(texts)} held-out clips (`{args.heldout}`), "
           f"{args.seconds:g} s, seed {args.seed}, {args.model or 'bundled'}, "
           f"temperatures {opts.temperature}, top-k {opts.top_k}, cfg {opts.cfg:g}, "
-          f"pitch cfg {opts.pitch_cfg:g}\n")  # fmt: skip
+          f"pitch cfg {opts.pitch_weight:g}\n")  # fmt: skip
     print("| audio | key right | key strength (mean) | commonest key read |\n|---|---:|---:|---|")
     for name, pieces in rows:
         fits = [key_fit(p, sr) for p in pieces]

@@ -398,8 +398,9 @@ def test_default_temperatures_follow_the_input(melody_model, tmp_path):
 
 def test_pitch_guidance_leaves_out_only_the_key_and_the_melody(melody_model):
     """GenerationOptions.pitch_cfg: a pass without the key token and the melody, all else
-    as the conditional pass; 0 (the default) changes nothing."""
-    from musiclm.pipeline import GenerationOptions
+    as the conditional pass; 0 changes nothing. By default (None) pieces given a melody
+    take MELODY_PITCH_CFG and others none (measured, docs/melody.md)."""
+    from musiclm.pipeline import MELODY_PITCH_CFG, GenerationOptions
     from musiclm.stages.layout import NULL
 
     audio, inputs, window, names = _melody_inputs(melody_model, "pop in D major")
@@ -412,11 +413,13 @@ def test_pitch_guidance_leaves_out_only_the_key_and_the_melody(melody_model):
     others = [i for i in range(len(names)) if i != j]
     assert (x.pitchless_per_frame[:, others] == x.per_frame[:, others]).all()
     args = dict(seconds=4.0, seed=0, melody=(audio, melody_model.sample_rate))
-    base = melody_model.generate(["pop in D major"], **args)
-    off = GenerationOptions(pitch_cfg=0.0)
-    assert np.array_equal(base, melody_model.generate(["pop in D major"], options=off, **args))
+    off = melody_model.generate(["pop in D major"], options=GenerationOptions(pitch_cfg=0), **args)
     on = GenerationOptions(pitch_cfg=2.0)
-    assert not np.array_equal(base, melody_model.generate(["pop in D major"], options=on, **args))
+    assert not np.array_equal(off, melody_model.generate(["pop in D major"], options=on, **args))
+    given = melody_model.with_melody(melody_model.conditions(["pop"]), args["melody"], 4.0)
+    default = melody_model.run(given, 4.0, seed=0)
+    assert default.options.pitch_cfg == MELODY_PITCH_CFG
+    assert melody_model.run(melody_model.conditions(["pop"]), 4.0, seed=0).options.pitch_cfg == 0
     with pytest.raises(UserError, match="pitch_cfg"):
         GenerationOptions(pitch_cfg=-1.0)
 
