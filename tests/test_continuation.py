@@ -300,8 +300,8 @@ def _chord(sr: int, seconds: float, freqs) -> np.ndarray:
 
 
 def test_the_draft_kept_is_the_one_in_the_prompt_s_key(model, monkeypatch):
-    """nearest_drafts decodes each draft's coarse codes and keeps, per piece, the one
-    whose mean chroma is nearest the prompt's."""
+    """nearest_drafts decodes each draft's coarse codes, one at a time, and keeps, per
+    piece, the one whose mean chroma is nearest the prompt's."""
     sr = model.sample_rate
     a_major, e_flat = (220.0, 277.18, 329.63), (311.13, 392.0, 466.16)
     p = model.encode_prompt(_chord(sr, 2.0, a_major))
@@ -311,9 +311,10 @@ def test_the_draft_kept_is_the_one_in_the_prompt_s_key(model, monkeypatch):
         _chord(sr, 1.0, a_major),
         np.zeros(sr, np.float32),
     ]  # piece 1: draft 0 (silence)
-    monkeypatch.setattr(
-        model.codec, "batch_decode", lambda codes: torch.from_numpy(np.stack(drafts))
-    )
+    from musiclm import songs
+
+    played = iter(drafts)  # one draft decoded at a time
+    monkeypatch.setattr(songs, "decode", lambda codec, codes: torch.from_numpy(next(played)))
     new = torch.zeros(4, model.coarse.layout.coarse_levels, 3, dtype=torch.long)
     assert continuation.nearest_drafts(model, p, new, 2).tolist() == [1, 0]
 

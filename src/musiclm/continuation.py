@@ -69,6 +69,7 @@ KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white
 BEATS_PER_BAR = 4  # the bar carried_tune repeats: 4/4, the corpus' and most music's metre
 DRAFT_KEY_S = 10.0  # the prompt's last seconds whose mean chroma a draft is matched to
 DRAFT_SEED = 7919  # draft j of a piece seeded with its seed + j * this (draft 0: its own)
+DRAFT_SCORE_S = 30.0  # the first seconds of each draft's added audio that are scored
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,19 +324,23 @@ def continue_codes(
 def nearest_drafts(model: MusicLM, prompt: Prompt, new: Tensor, n: int) -> Tensor:
     """For ``new (B * n, Qc, T)`` coarse codes of the added seconds (each piece's ``n``
     drafts side by side), the index ``(B,)`` of each piece's draft whose mean chroma is
-    nearest (Pearson r) that of the prompt's last :data:`DRAFT_KEY_S`: the draft that
-    stays in the prompt's key. The coarse levels alone decode with the pitch (codec v2
-    keeps chroma r 0.93 at 4 levels, docs/codec.md), so the fine stage runs only for the
-    draft kept."""
+    nearest (Pearson r) that of the prompt's last :data:`DRAFT_KEY_S`, over its first
+    :data:`DRAFT_SCORE_S`: the draft that stays in the prompt's key. The coarse levels
+    alone decode with the pitch (codec v2 keeps chroma r 0.93 at 4 levels,
+    docs/codec.md), so the fine stage runs only for the draft kept."""
     from musiclm.analysis import mean_chroma
+    from musiclm.songs import decode
 
     sr = model.sample_rate
     ref = mean_chroma(prompt.audio[-round(DRAFT_KEY_S * sr) :], sr)
-    audio = model.codec.batch_decode(new).float().cpu().numpy()
+    span = new[:, :, : round(DRAFT_SCORE_S * model.coarse.layout.acoustic_rate)]
+    r = []
     with warnings.catch_warnings():  # a silent draft has no correlation: it loses
         warnings.simplefilter("ignore")
-        r = np.array([np.corrcoef(ref, mean_chroma(y, sr))[0, 1] for y in audio])
-    r = np.nan_to_num(r, nan=-2.0).reshape(-1, n)
+        for codes in span:  # one draft at a time, in chunks (songs.decode): flat memory
+            y = decode(model.codec, codes).float().cpu().numpy()
+            r.append(np.corrcoef(ref, mean_chroma(y, sr))[0, 1])
+    r = np.nan_to_num(np.asarray(r, np.float64), nan=-2.0).reshape(-1, n)
     return torch.from_numpy(r.argmax(axis=1))
 
 
