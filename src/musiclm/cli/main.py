@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import typer
 
@@ -96,6 +97,9 @@ def _interrupted(message: str = "") -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted, 1 bug)."""
+    # resampy, which librosa loads lazily, imports setuptools' pkg_resources and that warns
+    # of its own deprecation (seen on `generate --melody`): nothing a user can act on
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     usage, aborts = _click_exceptions()
     try:
         code = app(args=argv, prog_name="musiclm", standalone_mode=False)
