@@ -70,6 +70,11 @@ class Conditions:
     def with_mulan(self, tokens: torch.Tensor) -> Conditions:
         return dataclasses.replace(self, mulan=tokens)
 
+    @property
+    def given_melody(self) -> bool:
+        """A melody the user gave (``--melody``), not a planned or carried tune."""
+        return self.melody is not None and not self.tune
+
     def attributes(self) -> dict:
         """``{"tempo": bpm or None, "key": 'E minor' or None}``, as the sidecar writes it."""
         return {"tempo": self.tempo, "key": None if self.key is None else key_name(self.key)}

@@ -107,11 +107,11 @@ STORY_CONTRAST = 8.0
 # drafts a continuation makes of its added seconds, the one nearest the prompt's key kept
 # (GenerationOptions.drafts; docs/continuation.md measures 1 and 2)
 CONTINUE_DRAFTS = 2
+MAX_DRAFTS = 8
 # guidance toward the melody and key for pieces given a melody (GenerationOptions.pitch_cfg):
 # with the semantic stage free of the melody, 1 raised the chroma cosine 0.569 -> 0.658 at
 # the same MCC (0.477 / 0.475); 3 cost MCC (0.409) (docs/melody.md)
 MELODY_PITCH_CFG = 1.0
-MAX_DRAFTS = 8
 
 
 @dataclass(frozen=True)
@@ -573,9 +573,7 @@ class MusicLM:
         dev = self.device
         # a melody given (with_melody) rather than planned (with_tunes, below), or a prompt
         given = continue_from is not None or any(c.melody is not None for c in conds)
-        options = options.resolved(
-            follows_audio=given, melody=any(c.melody is not None and not c.tune for c in conds)
-        )
+        options = options.resolved(follows_audio=given, melody=any(c.given_melody for c in conds))
         seeds = self._seeds(seed, len(conds))
         g = [generator(dev, s) for s in seeds]
         conds = self.with_forms(conds, seconds, seeds)

@@ -67,7 +67,7 @@ class Timeline:
         ``GenerationOptions.semantic_melody``."""
 
         def drop(c: Conditions) -> Conditions:
-            return replace(c, melody=None) if c.melody is not None and not c.tune else c
+            return replace(c, melody=None) if c.given_melody else c
 
         return Timeline(self.starts, tuple(tuple(drop(c) for c in p) for p in self.parts))
 
