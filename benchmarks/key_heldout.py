@@ -11,6 +11,7 @@ ceiling. These captions are not the eval prompts, so settings chosen here are no
 on ``musiclm eval``'s prompt set.
 
     python benchmarks/key_heldout.py --heldout out/heldout [--model DIR ...] [--coarse-t 0.95 0.8]
+        [--tune-candidates 1 8]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclm import tune as tune_mod
 from musiclm.eval.music import key_fit, keyed_captions
 from musiclm.io import read_audio
 from musiclm.pipeline import GenerationOptions, MusicLM
@@ -42,6 +44,11 @@ def main() -> None:
         "--no-tune-too", action="store_true",
         help="for models that take a melody, also a row without the planned tune",
     )  # fmt: skip
+    ap.add_argument(
+        "--tune-candidates", type=int, nargs="+", default=None,
+        help="planned tunes drawn per piece, the one stating its key best kept "
+        "(musiclm.tune.TUNE_CANDIDATES; a row for each)",
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     picked, keys, texts = keyed_captions(args.heldout, args.n)
@@ -52,7 +59,12 @@ def main() -> None:
     for folder in args.model or [None]:
         model = MusicLM.from_pretrained(folder)
         tunes = (True, False) if args.no_tune_too and model.takes_melody else (True,)
-        for t, tune in ((t, tune) for t in args.coarse_t for tune in tunes):
+        cands = args.tune_candidates or [tune_mod.TUNE_CANDIDATES]
+        runs = [(t, tune, c) for t in args.coarse_t for tune in tunes for c in cands]
+        for t, tune, c in runs:
+            if not tune and c != cands[0]:
+                continue  # no tune: the candidates do not matter
+            tune_mod.TUNE_CANDIDATES = c
             temps = (base.resolved().temperature[0], t, base.resolved().temperature[2])
             opts = GenerationOptions(temperature=temps, tune=tune)
             fits = []
@@ -63,7 +75,7 @@ def main() -> None:
                 fits += [key_fit(a, model.sample_rate) for a in audio]
             name = f"{folder or 'bundled'}, coarse temperature {t:g}"
             if model.takes_melody:
-                name += ", planned tune" if tune else ", no tune"
+                name += f", planned tune (best of {c})" if tune else ", no tune"
             rows.append((name, fits))
     print(f"## Key of {len(texts)} held-out captions (`{args.heldout}`), {args.seconds:g} s, "
           f"seed {args.seed}\n")  # fmt: skip

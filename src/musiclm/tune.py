@@ -23,7 +23,13 @@ import numpy as np
 from musiclm.conditions import MELODY_PC0, MELODY_RATE, MELODY_REST, Section
 
 TUNE_LOW, TUNE_HIGH = 60, 79  # the register the engine gives most leads (C4..G5)
+ENDINGS = ("final chord", "ring-out", "fade-out")  # the engine's (its genres' endings)
 LONG_BARS = 8  # songs of at least this many bars rest the tune in intro and outro
+# tunes drawn per piece, the one that states its key most clearly kept (key_margin): a
+# tune is a few bars of a melody, and one drawn at random named its own key (by the key
+# profiles that judge the pieces) for 33 % of 160 plans, most often its dominant; the
+# best of 8 for 94 % (docs/model.md, "Tunes that state their key")
+TUNE_CANDIDATES = 8
 # sections that carry the tune (the engine's composer.py, _section_roles)
 TUNE_SECTIONS = {"verse", "chorus", "build", "drop", "bridge", "breakdown"}
 
@@ -37,15 +43,77 @@ def plan_tune(
     meter: str,
     key: int,
     seed: int = 0,
+    candidates: int | None = None,
+    ending: str = "ring-out",
 ) -> np.ndarray:
     """Melody ids ``(ceil(seconds * MELODY_RATE),)`` of a tune in ``key`` (a key token:
     tonic + 12 for minor) at ``tempo`` over ``sections``: the engine's tune choice for
     ``genre`` and ``meter``, verses and other sections from its start, choruses and drops
-    from its second half, rests elsewhere and after the last section."""
+    from its second half, rests elsewhere; in the ``tail`` the engine's ``ending`` (the
+    plan's: ``"final chord"``, ``"ring-out"`` or ``"fade-out"``, :func:`end_tune`). ``candidates``
+    tunes are drawn (None: :data:`TUNE_CANDIDATES`) and the one whose notes state ``key``
+    most clearly (:func:`key_margin`) is kept; the first drawn wins ties."""
+    n = TUNE_CANDIDATES if candidates is None else candidates
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"candidates must be an integer >= 1, got {n!r}")
+    best, best_margin = None, -np.inf
+    for j in range(n):
+        entropy = [seed, key, int(tempo * 10), 7] + ([j] if j else [])  # j = 0: as before
+        ids = _draw_tune(sections, seconds, genre, tempo, meter, key, entropy)
+        ids = end_tune(ids, sections, tempo=tempo, key=key, ending=ending)
+        margin = key_margin(ids, key) if n > 1 else 0.0
+        if best is None or margin > best_margin:
+            best, best_margin = ids, margin
+    return best
+
+
+def end_tune(
+    ids: np.ndarray, sections: tuple[Section, ...], *, tempo: float, key: int, ending: str
+) -> np.ndarray:
+    """``ids`` with the tune's part in the ending, as the corpus engine writes it (its
+    ``composer._ending``) and so as every training song's melody has it: after a
+    ``"final chord"`` or ``"ring-out"`` the melody holds the tonic from the tail's start,
+    for the tail less 1.6 s or for 0.3 s; under a ``"fade-out"`` it loops its last four
+    beats. A tune with no notes, or a plan without a tail, is left as it is."""
+    if ending not in ENDINGS:
+        raise ValueError(f"ending must be one of {ENDINGS}, got {ending!r}")
+    if not sections or sections[-1].name != "tail" or not np.any(ids >= MELODY_PC0):
+        return ids
+    out = ids.copy()
+    tail = sections[-1]
+    centre = (np.arange(len(ids)) + 0.5) / MELODY_RATE
+    inside = (centre >= tail.start) & (centre < tail.end)
+    if ending == "fade-out":
+        period = 4 * 60.0 / tempo
+        source = tail.start - period + (centre[inside] - tail.start) % period
+        out[inside] = ids[np.clip((source * MELODY_RATE).astype(np.int64), 0, len(ids) - 1)]
+        return out
+    span = tail.end - tail.start
+    hold = max(0.3, span - 1.6) if ending == "final chord" else 0.3
+    out[inside & (centre < tail.start + hold)] = MELODY_PC0 + key % 12
+    return out
+
+
+def key_margin(ids: np.ndarray, key: int) -> float:
+    """How clearly melody ids state ``key``: the key-profile correlation of their
+    pitch-class histogram (frames, so by duration) with ``key`` minus the best other
+    key's, the estimate :func:`musiclm.analysis.key_fit` makes of audio. No notes: -inf."""
+    from musiclm.analysis import key_scores
+
+    voiced = ids[ids >= MELODY_PC0] - MELODY_PC0
+    hist = np.bincount(voiced % 12, minlength=12).astype(np.float64)
+    if np.ptp(hist) == 0:
+        return -np.inf
+    scores = key_scores(hist)
+    return float(scores[key] - np.delete(scores, key).max())
+
+
+def _draw_tune(sections, seconds, genre, tempo, meter, key, entropy) -> np.ndarray:
+    """One tune, drawn with ``np.random.default_rng(entropy)`` (:func:`plan_tune`)."""
     from musiclm.data.synth.composer import choose_melody
     from musiclm.data.synth.genres import GENRES
 
-    rng = np.random.default_rng([seed, key, int(tempo * 10), 7])
+    rng = np.random.default_rng(entropy)
     tonic, mode = key % 12, ("minor" if key >= 12 else "major")
     notes, length, _ = choose_melody(rng, GENRES[genre], meter, tonic, mode, TUNE_LOW, TUNE_HIGH)
     beat = 60.0 / tempo
@@ -82,4 +150,4 @@ def plan_key(genre: str, seed: int) -> int:
     return key_index(PITCH_NAMES[int(rng.integers(12))], mode)
 
 
-__all__ = ["plan_key", "plan_tune"]
+__all__ = ["ENDINGS", "TUNE_CANDIDATES", "end_tune", "key_margin", "plan_key", "plan_tune"]
