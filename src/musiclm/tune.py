@@ -11,7 +11,10 @@ tempo, so a text-only prompt gets notes in the key it states, and a second choru
 repeats the first one's tune, as songs do. On by default (``musiclm generate
 --no-tune``, ``GenerationOptions(tune=False)`` turn it off): with it the bundled stages'
 pieces are more tonal and play the stated key more often, at some cost in MCC and in the
-instruments heard (docs/model.md).
+instruments heard (docs/model.md). Two details matter (docs/model.md, "Tunes that state
+their key"): the tune ends as the engine's melodies end (:func:`end_tune`), and of several
+drawn the one that states its key most clearly is kept (:func:`key_margin`): a few bars
+drawn at random named their own key a third of the time, most often their dominant.
 """
 
 from __future__ import annotations
