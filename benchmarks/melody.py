@@ -132,6 +132,9 @@ def main() -> None:
                     help="also a column with the melody read by the semantic stage too "
                     "(GenerationOptions(semantic_melody=True); default: the coarse stage "
                     "alone)")  # fmt: skip
+    ap.add_argument("--guide-keeps-melody", action="store_true",
+                    help="also a column with guidance's unconditional pass keeping the melody "
+                    "(GenerationOptions(guide_keeps_melody=True))")  # fmt: skip
     ap.add_argument(
         "--figure",
         type=Path,
@@ -153,6 +156,9 @@ def main() -> None:
     if args.semantic_melody:
         melody_opts |= {f"{k}, semantic too": dataclasses.replace(o, semantic_melody=True)
                         for k, o in melody_opts.items()}  # fmt: skip
+    if args.guide_keeps_melody:
+        melody_opts |= {f"{k}, guidance keeps it": dataclasses.replace(o, guide_keeps_melody=True)
+                        for k, o in melody_opts.items() if "semantic" not in k}  # fmt: skip
     exclude = train_sources(args.train)
     tmp = Path(tempfile.mkdtemp(prefix="melody-bench-"))
     items: list[tuple[str, Path]] = []
