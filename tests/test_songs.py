@@ -10,6 +10,7 @@ from musiclm import songs, windows
 from musiclm.conditions import Section
 from musiclm.errors import UserError
 from musiclm.pipeline import MAX_SECONDS, STORY_CONTRAST, GenerationOptions, MusicLM
+from musiclm.theory import key_index
 
 # -- schedules ---------------------------------------------------------------------------
 
@@ -429,13 +430,21 @@ def _key(c):
     return torch.tensor([c.key if c.key is not None else -1])
 
 
-def test_a_story_plays_no_planned_tune():
-    """Story parts take no planned tune (a tune per part was measured: no more parts
-    nearer their own text, less tonal; docs/songs.md), and the piece's conditions say so."""
+def test_each_story_part_plays_a_planned_tune_of_its_own_in_the_key_carried_on():
+    """Story parts take a planned tune each, for their own text (measured: more parts
+    nearer their own text, docs/songs.md), in the previous part's key and tempo unless
+    their text states others; --no-tune leaves every part without one."""
     net = MusicLM.debug(seed=0, attributes=True, melody=True, form=True)
     parts = net.story([(0, "a calm pop song"), (15, "a loud techno track")], 30.0)
     made = net.run(None, seconds=30.0, seed=0, story=parts)
-    assert made.conditions[0].melody is None and not made.conditions[0].tune
-    assert all(p.conditions.melody is None for p in made.story)
-    (alone,) = net.run(net.conditions(["a calm pop song"]), seconds=30.0, seed=0).conditions
-    assert alone.tune and alone.melody is not None  # a piece that is no story does
+    first, second = (p.conditions for p in made.story)
+    assert made.conditions[0].tune and made.conditions[0] is first  # the sidecar's piece
+    assert first.tune and second.tune and first.melody is not None
+    assert not np.array_equal(first.melody.numpy(), second.melody.numpy())  # its own text
+    assert second.key == first.key and second.tempo == first.tempo  # carried on
+    stated = net.story([(0, "a calm pop song"), (15, "techno in F# minor at 130 bpm")], 30.0)
+    made = net.run(None, seconds=30.0, seed=0, story=stated)
+    assert made.story[1].conditions.key == key_index("F#", "minor")
+    assert made.story[1].conditions.tempo == 130
+    off = net.run(None, seconds=30.0, seed=0, story=parts, options=GenerationOptions(tune=False))
+    assert all(p.conditions.melody is None for p in off.story) and not off.conditions[0].tune

@@ -54,9 +54,9 @@ def generate(
         True,
         "--tune/--no-tune",
         help="With a model that takes a melody: give pieces "
-        "without --melody (stories excepted) a planned tune in their key (more tonal, "
-        "plays the key asked for more often; --no-tune follows the text's instruments a "
-        "little more: docs/model.md); "
+        "without --melody a planned tune that states their key (more tonal, plays the key "
+        "asked for more often: docs/model.md); with --story, each part a tune for its own "
+        "text (parts nearer their text: docs/songs.md); "
         "with --continue, the prompt's own tune, its last bars repeated (keeps its key "
         "far more often: docs/continuation.md).",
     ),
