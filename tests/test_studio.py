@@ -7,6 +7,7 @@ import json
 import shutil
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +137,60 @@ def test_page_in_a_real_browser(server):
         wait.until(lambda d: "Write a prompt" in d.page_source)
     finally:
         driver.quit()
+
+
+def _tone(path, seconds: float, sr: int = 8000, hz: float = 440.0):
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * sr)) / sr
+    y = (0.3 * np.sin(2 * np.pi * hz * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2).astype("float32")
+    sf.write(path, y, sr)
+    return y
+
+
+def test_a_take_continues_a_recording_without_a_prompt(debug_model, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from musiclm.errors import UserError
+    from musiclm.studio import Studio, check_inputs
+
+    studio = Studio(MusicLM.from_pretrained(debug_model), tmp_path / "takes", "debug")
+    x = _tone(tmp_path / "clip.wav", 1.5)
+    take = studio.make_take("", 3.0, 0, continue_from=tmp_path / "clip.wav")
+    y, sr = sf.read(take["wav"], dtype="float32")
+    assert sr == 8000 and len(y) == 3 * 8000
+    assert np.allclose(y[:8000], x[:8000], atol=1e-4)  # it begins with the recording as given
+    s = json.loads(Path(take["json"]).read_text())
+    assert s["continue"]["file"].endswith("clip.wav") and s["melody"] is None
+    assert "continuation" in Path(take["wav"]).name
+    assert check_inputs(studio.model, "", 3.0, 0, continuing=True) == {}
+    assert set(check_inputs(studio.model, "", 3.0, 0)) == {"prompt"}
+    with pytest.raises(UserError, match="not both"):
+        studio.make_take("pop", 3.0, 0, melody=tmp_path / "clip.wav",
+                         continue_from=tmp_path / "clip.wav")  # fmt: skip
+    with pytest.raises(UserError):  # longer than the take: one clear message
+        studio.make_take("", 1.0, 0, continue_from=tmp_path / "clip.wav")
+
+
+def test_a_take_arranges_a_melody_and_a_bad_file_is_one_message(tmp_path):
+    import soundfile as sf
+
+    from musiclm.errors import UserError
+    from musiclm.studio import Studio, build_app
+
+    model = MusicLM.debug(seed=0, attributes=True, melody=True)
+    studio = Studio(model, tmp_path / "takes", "debug")
+    _tone(tmp_path / "hum.wav", 2.0, hz=220.0)
+    take = studio.make_take("a string quartet", 2.0, 0, melody=tmp_path / "hum.wav")
+    assert json.loads(Path(take["json"]).read_text())["melody"] == "hum.wav"
+    y, _ = sf.read(take["wav"])
+    assert len(y) == 2 * 8000
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not audio")
+    with pytest.raises(UserError):
+        studio.make_take("a string quartet", 2.0, 0, melody=tmp_path / "broken.wav")
+    ids = {getattr(b, "elem_id", None) for b in build_app(model, tmp_path / "t2").blocks.values()}
+    assert {"melody", "continue"} <= ids  # both inputs on the page for this model
+    plain = build_app(MusicLM.debug(attributes=True), tmp_path / "t3").blocks.values()
+    assert "melody" not in {getattr(b, "elem_id", None) for b in plain}

@@ -7,7 +7,10 @@
 The model is loaded once, by the caller; every take is written to ``out_dir`` as the CLI
 writes a piece (WAV, spectrogram PNG, JSON sidecar with the settings that make it again),
 and the page lists the takes newest first. Only controls the model uses are shown: tempo
-and key appear for models with tempo and key tokens (``MusicLM.takes_attributes``).
+and key appear for models with tempo and key tokens (``MusicLM.takes_attributes``), a
+melody to arrange (hummed, whistled or played: an upload or the microphone) for models
+whose stages take one (``MusicLM.takes_melody``). Any take may instead continue an
+uploaded recording (the prompt is then optional), as ``generate --continue`` does.
 
 Besides the page, ``api_name="generate"`` takes ``(prompt, seconds, seed)`` and returns
 the WAV, for ``gradio_client``::
@@ -53,11 +56,15 @@ def check_inputs(
     cfg: float = 3.0,
     tempo: float | None = None,
     key: str | None = None,
+    continuing: bool = False,
 ) -> dict[str, str]:
-    """What is wrong with the page's values: ``{control: message}``, empty when all is well."""
+    """What is wrong with the page's values: ``{control: message}``, empty when all is well.
+    ``continuing``: the take continues a recording, so the prompt may be empty."""
     bad: dict[str, str] = {}
     tempo = tempo or None  # the page's empty number arrives as 0
-    if not isinstance(prompt, str) or not prompt.strip():
+    if prompt is None and continuing:
+        prompt = ""
+    if not isinstance(prompt, str) or (not prompt.strip() and not continuing):
         bad["prompt"] = "Write a prompt, e.g. 'calm solo piano'."
     elif len(prompt) > MAX_PROMPT:
         bad["prompt"] = f"The prompt is {len(prompt)} characters; keep it to {MAX_PROMPT}."
@@ -103,37 +110,58 @@ class Studio:
         cfg: float = 3.0,
         tempo: float | None = None,
         key: str | None = None,
+        melody: str | os.PathLike | None = None,
+        continue_from: str | os.PathLike | None = None,
         progress=None,
     ) -> dict:
         """Generate one take and write it; returns its files and settings.
 
-        ``seed`` None draws one (and records it). ``progress(stage, done, total)`` as the
-        pipeline calls it. Raises :class:`UserError` on bad values."""
+        ``seed`` None draws one (and records it). ``melody``: an audio file whose tune the
+        take arranges (:meth:`MusicLM.with_melody`); ``continue_from``: an audio file the
+        take continues, beginning with it (the prompt is then optional). ``progress(stage,
+        done, total)`` as the pipeline calls it. Raises :class:`UserError` on bad values
+        or an unreadable file."""
+        from musiclm import continuation
         from musiclm.piece import write_piece
 
-        bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key)
+        if melody and continue_from:
+            raise UserError("Give a melody to arrange or a recording to continue, not both.")
+        bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key,
+                           continuing=bool(continue_from))  # fmt: skip
         if bad:
             raise UserError(" ".join(bad.values()))
-        prompt = prompt.strip()
+        prompt = (prompt or "").strip()
         seed = random.randrange(2**31) if seed is None else int(seed)
         tempo = float(tempo) if tempo else None
         key = key or None
         options = GenerationOptions(cfg=float(cfg))
         with self._lock:
             t0 = time.perf_counter()
-            conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
-            made = self.model.run(conds, float(seconds), seed, options, progress)
+            given = None
+            if continue_from:
+                given = self.model.encode_prompt(str(continue_from))
+                continuation.check_seconds(given.seconds, float(seconds))
+                conds = continuation.conditions(self.model, prompt or None, given, tempo, key)
+            else:
+                conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
+            if melody:
+                conds = self.model.with_melody(conds, str(melody), float(seconds),
+                                               tempo=tempo, key=key)  # fmt: skip
+            made = self.model.run(conds, float(seconds), seed, options, progress,
+                                  continue_from=given)  # fmt: skip
             audio, attrs = made.audio[0], made.conditions[0].attributes()
             wall = time.perf_counter() - t0
             self._count += 1
-            slug = re.sub(r"[^a-z0-9]+", "_", prompt.lower()).strip("_")[:40] or "piece"
+            slug = re.sub(r"[^a-z0-9]+", "_", prompt.lower()).strip("_")[:40]
+            slug = slug or ("continuation" if given is not None else "piece")
             path = self.out_dir / f"take_{self._count:03d}_{slug}.wav"
             settings = {
                 "prompt": prompt, "seed": seed, "seconds": float(seconds), "cfg": float(cfg),
                 "temperature": list(made.options.temperature), "top_k": options.top_k[0],
                 "model": self.model_name, "tempo": attrs["tempo"], "key": attrs["key"],
                 "wall_seconds": round(wall, 2), "timings": dict(made.timings.seconds),
-                "batch": 1,
+                "batch": 1, "melody": Path(melody).name if melody else None,
+                **({"continue": given.describe()} if given is not None else {}),
             }  # fmt: skip
             write_piece(path, prompt, audio, self.model, True, settings)
         return {
@@ -149,27 +177,38 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
     import gradio as gr
 
     studio = Studio(model, out_dir, model_name)
-    attrs = model.takes_attributes
+    attrs, tunes = model.takes_attributes, model.takes_melody
+    names = (["prompt", "seconds", "seed", "random", "cfg"] + (["tempo", "key"] if attrs else [])
+             + (["melody"] if tunes else []) + ["continue"])  # fmt: skip
 
-    def validator(prompt, seconds, seed, random_seed, cfg, tempo=None, key=None, takes=None):
-        bad = check_inputs(model, prompt, seconds, seed, random_seed, cfg, tempo, key)
-        names = ["prompt", "seconds", "seed", "random", "cfg"] + (["tempo", "key"] if attrs else [])
+    def _values(args) -> dict:
+        """The page's inputs by name (its optional controls present or not), then takes."""
+        return dict(zip(names + ["takes"], args))
+
+    def validator(*args):
+        v = _values(args)
+        bad = check_inputs(model, v["prompt"], v["seconds"], v["seed"], v["random"], v["cfg"],
+                           v.get("tempo"), v.get("key"),
+                           continuing=bool(v["continue"]))  # fmt: skip
+        if v.get("melody") and v["continue"]:
+            bad["continue"] = "Give a melody to arrange or a recording to continue, not both."
         return [gr.validate(n not in bad, bad.get(n, "")) for n in names] + [gr.validate(True, "")]
 
-    def on_generate(prompt, seconds, seed, random_seed, cfg, *rest, progress=gr.Progress()):
-        tempo, key, takes = rest if attrs else (None, None, rest[0])
+    def on_generate(*args, progress=gr.Progress()):
+        v = _values(args)
 
         def tick(stage: str, done: int, total: int) -> None:
             progress((done, max(total, done, 1)), desc=stage, unit="steps")
 
         try:
             take = studio.make_take(
-                prompt, seconds, None if random_seed else seed,
-                cfg=cfg, tempo=tempo, key=key, progress=tick,
+                v["prompt"], v["seconds"], None if v["random"] else v["seed"],
+                cfg=v["cfg"], tempo=v.get("tempo"), key=v.get("key"), melody=v.get("melody"),
+                continue_from=v["continue"], progress=tick,
             )  # fmt: skip
         except UserError as e:
             raise gr.Error(str(e), print_exception=False) from None
-        return [take, *(takes or [])]
+        return [take, *(v["takes"] or [])]
 
     def api_generate(prompt: str, seconds: float, seed: float | None) -> str:
         """One piece: (prompt, seconds, seed or empty for a random one) -> the WAV."""
@@ -202,6 +241,17 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
                         [""] + KEYS, value="", label="Key (empty: as the prompt says)"
                     )
                     extra = [tempo, key]
+                with gr.Accordion("Melody or a recording to continue", open=False):
+                    if tunes:
+                        extra.append(gr.Audio(
+                            label="Melody to arrange: hum, whistle or play a tune (optional)",
+                            sources=["upload", "microphone"], type="filepath", elem_id="melody",
+                        ))  # fmt: skip
+                    extra.append(gr.Audio(
+                        label="Recording to continue: the take begins with it (optional; "
+                        "the prompt may then be empty)",
+                        sources=["upload"], type="filepath", elem_id="continue",
+                    ))  # fmt: skip
                 button = gr.Button("Generate", variant="primary", elem_id="generate")
         takes = gr.State([])
         inputs = [prompt, seconds, seed, random_seed, cfg, *extra, takes]
@@ -215,7 +265,12 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
             for n, take in enumerate(items):
                 s = take["settings"]
                 with gr.Group(elem_classes=["take"]):
-                    gr.Markdown(f"**Take {len(items) - n}**: {s['prompt']}")
+                    what = s["prompt"] or "(no prompt)"
+                    if s.get("melody"):
+                        what += f" — arranging {s['melody']}"
+                    if s.get("continue"):
+                        what += f" — continuing {Path(s['continue']['file']).name}"
+                    gr.Markdown(f"**Take {len(items) - n}**: {what}")
                     with gr.Row():
                         gr.Audio(take["wav"], label="Audio", type="filepath", interactive=False,
                                  elem_classes=["take-audio"])  # fmt: skip
@@ -237,7 +292,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
 
 def _settings_view(s: dict) -> dict:
     keep = ("prompt", "seed", "seconds", "cfg", "tempo", "key", "temperature", "model",
-            "wall_seconds")  # fmt: skip
+            "melody", "continue", "wall_seconds")  # fmt: skip
     return {k: s[k] for k in keep if k in s}
 
 
