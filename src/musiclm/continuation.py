@@ -204,6 +204,22 @@ def encode(model: MusicLM, source, *, sample_rate: int | None = None) -> Prompt:
                   melody)  # fmt: skip
 
 
+def prepare(
+    model: MusicLM,
+    texts: str | Sequence[str] | None,
+    source,
+    seconds: float,
+    tempo: float | None = None,
+    key: str | None = None,
+) -> tuple[Prompt, list[Conditions]]:
+    """The prompt in ``source`` read and encoded once (:func:`encode`), checked against
+    ``seconds`` (the whole output), and the conditions of continuing it (:func:`conditions`):
+    what :meth:`MusicLM.generate`, ``generate --continue`` and the studio start from."""
+    prompt = encode(model, source)
+    check_seconds(prompt.seconds, seconds)
+    return prompt, conditions(model, texts, prompt, tempo, key)
+
+
 def carried_tune(
     prompt: Prompt, seconds: float, beats_per_bar: int = BEATS_PER_BAR
 ) -> Tensor | None:
@@ -462,6 +478,7 @@ __all__ = [
     "conditions",
     "nearest_drafts",
     "encode",
+    "prepare",
     "join",
     "level_gain",
     "with_tune",

@@ -497,9 +497,7 @@ class MusicLM:
         elif continue_from is not None:
             from musiclm import continuation
 
-            prompt = self.encode_prompt(continue_from)
-            continuation.check_seconds(prompt.seconds, seconds)
-            conds = continuation.conditions(self, texts, prompt, tempo, key)
+            prompt, conds = continuation.prepare(self, texts, continue_from, seconds, tempo, key)
         else:
             conds = self.conditions(texts, tempo, key, mulan=False)  # run() makes and times them
         if form is not None:

@@ -43,6 +43,7 @@ EXAMPLES = (
 )
 MAX_PROMPT = 500  # characters; MuLan's text tower reads 128 word pieces at most
 MAX_SEED = 2**63 - 1
+BOTH_INPUTS = "Give a melody to arrange or a recording to continue, not both."
 KEYS = [f"{p} {m}" for m in ("major", "minor") for p in
         ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")]  # fmt: skip
 
@@ -125,7 +126,7 @@ class Studio:
         from musiclm.piece import write_piece
 
         if melody and continue_from:
-            raise UserError("Give a melody to arrange or a recording to continue, not both.")
+            raise UserError(BOTH_INPUTS)
         bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key,
                            continuing=bool(continue_from))  # fmt: skip
         if bad:
@@ -139,9 +140,8 @@ class Studio:
             t0 = time.perf_counter()
             given = None
             if continue_from:
-                given = self.model.encode_prompt(str(continue_from))
-                continuation.check_seconds(given.seconds, float(seconds))
-                conds = continuation.conditions(self.model, prompt or None, given, tempo, key)
+                given, conds = continuation.prepare(self.model, prompt or None, str(continue_from),
+                                                    float(seconds), tempo, key)  # fmt: skip
             else:
                 conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
             if melody:
@@ -191,7 +191,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
                            v.get("tempo"), v.get("key"),
                            continuing=bool(v["continue"]))  # fmt: skip
         if v.get("melody") and v["continue"]:
-            bad["continue"] = "Give a melody to arrange or a recording to continue, not both."
+            bad["continue"] = BOTH_INPUTS
         return [gr.validate(n not in bad, bad.get(n, "")) for n in names] + [gr.validate(True, "")]
 
     def on_generate(*args, progress=gr.Progress()):

@@ -1,5 +1,6 @@
-"""``musiclm generate --continue FILE``: the prompt file's checks and conditions, kept out of
-the generate command so that it only wires them in."""
+"""``musiclm generate --continue FILE``: the prompt file's checks, kept out of the generate
+command so that it only wires them in (the prompt's encoding and conditions:
+:func:`musiclm.continuation.prepare`)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,3 @@ def check_prompt_file(path: Path, seconds: float) -> None:
             "output, prompt included, so it must be longer"
         )
     continuation.check_seconds(length, seconds)
-
-
-def prompt_conditions(net, path: Path, captions: list[str], seconds: float, tempo, key):
-    """The encoded prompt (checked in full: silence, length) and the conditions of each
-    caption continuing it (one piece on the prompt itself without a caption)."""
-    from musiclm import continuation
-
-    prompt = net.encode_prompt(path)
-    continuation.check_seconds(prompt.seconds, seconds)
-    return prompt, continuation.conditions(net, captions, prompt, tempo, key)

@@ -194,9 +194,9 @@ def generate(
     net = MusicLM.from_pretrained(model, device=dev)
     prompt = None
     if continue_ is not None:
-        from musiclm.cli.continuation import prompt_conditions
+        from musiclm.continuation import prepare
 
-        prompt, conditions = prompt_conditions(net, continue_, captions, seconds, tempo, key)
+        prompt, conditions = prepare(net, captions, continue_, seconds, tempo, key)
     elif parts:  # refuses bad values before generating
         parts = net.story(parts, seconds, tempo, key)
         conditions = [parts[0].conditions]
