@@ -249,6 +249,9 @@ def main() -> None:
     ap.add_argument("--drafts", type=int, default=None,
                     help="drafts per continuation (GenerationOptions.drafts; default: the "
                     "model's)")  # fmt: skip
+    ap.add_argument("--pitch-cfg", type=float, default=None,
+                    help="pitch guidance (GenerationOptions.pitch_cfg; default: the "
+                    "model's)")  # fmt: skip
     ap.add_argument(
         "--no-tune",
         action="store_true",
@@ -257,7 +260,7 @@ def main() -> None:
     args = ap.parse_args()
     temps = args.temperature and checks.temperatures("--temperature", args.temperature)
     args.options = GenerationOptions(temperature=temps or None, tune=not args.no_tune,
-                                     drafts=args.drafts)  # fmt: skip
+                                     drafts=args.drafts, pitch_cfg=args.pitch_cfg)  # fmt: skip
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
 

@@ -115,6 +115,9 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="MusicLM folder (default: the bundled one)")
     ap.add_argument("--n", type=int, default=8, help="engine melodies of each kind")
     ap.add_argument("--sine", type=int, default=4, help="sine + vibrato melodies")
+    ap.add_argument("--sine-seed", type=int, default=500,
+                    help="seed of the first sine tune (the others follow; another seed: "
+                    "new tunes)")  # fmt: skip
     ap.add_argument(
         "--alone",
         action="store_true",
@@ -169,7 +172,7 @@ def main() -> None:
                 write_audio(audio_path, render_melody_part(midi, 24000), 24000)
             items.append((kind, audio_path))
     for i in range(args.sine):
-        audio, _ = sine_melody(500 + i, args.seconds, 22050)
+        audio, _ = sine_melody(args.sine_seed + i, args.seconds, 22050)
         write_audio(tmp / f"sine{i}.wav", audio, 22050)
         items.append(("sine + vibrato", tmp / f"sine{i}.wav"))
 

@@ -15,6 +15,7 @@ from musiclm.melody import (
     melody_from_midi,
     melody_ids,
     melody_tempo,
+    piece_tempo,
 )
 
 SR = 22050
@@ -227,6 +228,22 @@ def test_melody_tempo_of_a_tune_on_a_beat():
     assert melody_tempo(np.zeros(sr * 4, np.float32), sr) is None
 
 
+def test_piece_tempo_takes_the_octave_of_the_melody_tempo_that_fits_the_text():
+    # the genre's range: reggae 70-90, drum and bass 165-178 (the engine's templates)
+    assert piece_tempo(140.0, "a reggae tune with organ skank") == 70.0
+    assert piece_tempo(82.0, "a reggae tune with organ skank") == 82.0
+    assert piece_tempo(85.0, "liquid drum and bass") == 170.0
+    # a tempo the text states wins over the genre's range
+    assert piece_tempo(140.0, "reggae at 150 bpm", stated=150.0) == 140.0
+    assert piece_tempo(140.0, "a calm piano at 66 bpm", stated=66.0) == 70.0
+    # no genre named: pop's range (95-125); ties (both in range) keep the melody's own
+    assert piece_tempo(220.0, "a nice tune") == 110.0
+    assert piece_tempo(110.0, "a nice tune") == 110.0
+    # never outside the tempos a prompt may state
+    assert piece_tempo(30.0, "drum and bass") == 60.0
+    assert piece_tempo(390.0, "ambient drones") == 195.0  # one octave at most
+
+
 def test_the_torchaudio_stand_in_fails_loudly_on_use():
     from musiclm.melody import _TorchaudioStandIn
 
@@ -299,6 +316,10 @@ def test_with_melody_gives_every_piece_the_tune_its_tempo_and_key(melody_model, 
         assert (c.melody.numpy() == want).all() and not c.tune
         assert c.attributes()["key"] == "D major"
         assert min(abs(c.tempo * f - 120) / 120 for f in (0.5, 1, 2)) < 0.05
+    # a tune at 120 bpm arranged as reggae (70-90 bpm) is played in half time
+    (reggae,) = melody_model.with_melody(melody_model.conditions(["a reggae tune"]), path, 6.0)
+    assert min(abs(reggae.tempo * f - 60) / 60 for f in (0.5, 1, 2)) < 0.05
+    assert 50 <= reggae.tempo <= 90
     # tempo and key given by the caller stay
     given = melody_model.conditions(["rock"], tempo=100, key="E minor")
     kept = melody_model.with_melody(given, path, 6.0, tempo=100, key="E minor")[0]

@@ -316,6 +316,31 @@ def melody_tempo(audio: np.ndarray, sample_rate: int) -> float | None:
     return round(bpm, 1) if MIN_TEMPO <= bpm <= MAX_TEMPO else None
 
 
+def piece_tempo(bpm: float, text: str, stated: float | None = None) -> float:
+    """The tempo a piece arranging a melody of ``bpm`` is played at: ``bpm``, half or
+    double it (the same notes, felt in half or double time), whichever is nearest
+    ``stated`` (the text's tempo) or, when the text states none, the tempo range of the
+    genre it names (:func:`musiclm.form.genre_in`; pop when none); ``bpm`` on a tie.
+
+    Why: a beat tracker's tempo is ambiguous by an octave, and a tune hummed at 140 bpm
+    is just as well a reggae tune at 70. Playing it at the genre's own tempo kept more of
+    the text's style (MCC) at the same melody cosine (docs/melody.md, "Tempo octave")."""
+    from musiclm.conditions import MAX_TEMPO, MIN_TEMPO
+    from musiclm.data.synth.genres import GENRES
+    from musiclm.form import DEFAULT_GENRE, genre_in
+
+    if stated:
+        low = high = float(stated)
+    else:
+        low, high = map(float, GENRES[genre_in(text) or DEFAULT_GENRE].tempo)
+
+    def distance(t: float) -> float:  # octaves outside [low, high]; 0 within
+        return max(np.log2(low / t), np.log2(t / high), 0.0)
+
+    options = [t for t in (bpm, bpm / 2, bpm * 2) if MIN_TEMPO <= t <= MAX_TEMPO] or [bpm]
+    return round(min(options, key=distance), 1)  # min keeps the first of equals: bpm
+
+
 __all__ = [
     "MAX_SECONDS",
     "MIN_SECONDS",
@@ -330,6 +355,7 @@ __all__ = [
     "melody_from_midi",
     "melody_ids",
     "melody_tempo",
+    "piece_tempo",
     "read_melody_audio",
     "top_note_ids",
 ]

@@ -480,9 +480,10 @@ class MusicLM:
         changes, ``[(0, "whistling over techno"), (30, "a calm piano outro")]``
         (:meth:`story`; no ``texts`` then). ``melody`` (a path, an array at
         :attr:`sample_rate` or ``(array, rate)``: a hummed, whistled or played tune) is
-        arranged as the texts ask, looped or cut to ``seconds``; its tempo and key are the
-        pieces' unless ``tempo``/``key`` say otherwise (:meth:`with_melody`). :meth:`run`
-        also returns the conditions (with the form) and the timings.
+        arranged as the texts ask, looped or cut to ``seconds``; its tempo (or half or
+        double it, to suit each text) and key are the pieces' unless ``tempo``/``key`` say
+        otherwise (:meth:`with_melody`). :meth:`run` also returns the conditions (with the
+        form) and the timings.
         """
         parts, prompt = None, None
         if melody is not None and (story is not None or continue_from is not None):
@@ -706,7 +707,9 @@ class MusicLM:
         ``sample_rate``, ``(array, rate)``, or a :class:`musiclm.melody.Melody` already read
         for ``seconds``; :func:`musiclm.melody.read_melody`): its ids fitted to ``seconds``,
         and, unless ``tempo``/``key`` are given (as the conditions already hold them), the
-        melody's own tempo and key, so the beat and key tokens agree with the notes.
+        melody's own key and tempo, so the beat and key tokens agree with the notes; the
+        tempo halved or doubled where that suits the text's stated tempo or genre better
+        (:func:`musiclm.melody.piece_tempo`: the same notes in half or double time).
 
         Raises:
             UserError: the model's stages take no melody; a bad melody file or array.
@@ -716,7 +719,7 @@ class MusicLM:
                 "this model's stages take no melody; use one whose semantic or coarse stage "
                 "was trained with `musiclm stage train ... --melody`"
             )
-        from musiclm.melody import Melody, read_melody
+        from musiclm.melody import Melody, piece_tempo, read_melody
 
         m = source if isinstance(source, Melody) else read_melody(source, seconds, sample_rate)
         ids = torch.from_numpy(m.ids)
@@ -724,8 +727,8 @@ class MusicLM:
         for c in conditions:
             new = {"melody": ids, "tune": False}
             if self.takes_attributes:
-                if tempo is None and m.tempo is not None:
-                    new["tempo"] = m.tempo
+                if tempo is None and m.tempo is not None:  # the octave that fits the text
+                    new["tempo"] = piece_tempo(m.tempo, c.text, c.tempo)
                 if key is None and m.key is not None:
                     new["key"] = check_key(m.key)
             out.append(dataclasses.replace(c, **new))

@@ -47,8 +47,9 @@ def generate(
         None,
         "--melody",
         help="Arrange this hummed, whistled or played tune (any audio file, "
-        "0.5 s to 5 min): looped or cut to --seconds, its tempo and key the piece's unless "
-        "--tempo/--key say otherwise.",
+        "0.5 s to 5 min): looped or cut to --seconds, its key and its tempo (or half or "
+        "double it, whichever suits the text's style) the piece's unless --tempo/--key say "
+        "otherwise.",
     ),
     tune: bool = typer.Option(
         True,
