@@ -41,7 +41,7 @@ def generate(
         None,
         "--drafts",
         help="With --continue: draft this many continuations and keep the one nearest "
-        "the prompt's key (default 2; 1 is faster; at most 8; docs/continuation.md).",
+        "the prompt's key (default 4; 1 or 2 are faster; at most 8; docs/continuation.md).",
     ),
     melody: Path = typer.Option(
         None,
