@@ -229,23 +229,25 @@ def table(groups: dict[str, list[dict]]) -> str:
     return "\n".join(out)
 
 
-def _engine(out: Path, clips: int, genres: list[str]) -> list[dict]:
-    """Engine songs of 60 s of the prompts' genres: rendered once, then read back."""
-    folder = out / "engine"
+def _engine(out: Path, clips: int, genres: list[str], seconds: float = 60.0) -> list[dict]:
+    """Engine songs of ``seconds`` (60: under ``engine``, else ``engine_{seconds}s``) of
+    the prompts' genres: rendered once, then read back."""
+    folder = out / ("engine" if seconds == 60.0 else f"engine_{seconds:g}s")
     if (
         not (folder / "manifest.jsonl").exists()
         or len((folder / "manifest.jsonl").read_text().splitlines()) < clips
     ):
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "musiclm.cli.main", "data", "synth", str(folder),
-                        "--clips", str(clips), "--seconds", "60", "--seed", "55", "--genre",
+                        "--clips", str(clips), "--seconds", f"{seconds:g}", "--seed", "55",
+                        "--genre",
                         ",".join(sorted(set(genres))), "--workers", "1", "-q"],
                        check=True)  # fmt: skip
         (folder / "wall.txt").write_text(str(time.perf_counter() - t0))
     rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines()]
     wall = float((folder / "wall.txt").read_text()) if (folder / "wall.txt").exists() else None
     for r in rows:
-        r["_rtf"] = wall / (60.0 * len(rows)) if wall else None
+        r["_rtf"] = wall / (seconds * len(rows)) if wall else None
     return rows[:clips]
 
 
@@ -402,6 +404,15 @@ def stories(args, base: dict, engine: list[dict]) -> str:
         yb, _ = sf.read(args.out / "engine" / b["audio"], dtype="float32")
         n = round(T / 2 * sr)
         ceiling.append(nearer(ya[:n], yb[n : 2 * n], sr, a["captions"][0], b["captions"][0]))
+    # the same splice of engine songs as long as the story: b's second half holds its
+    # ending, as a story's last part holds the piece's (the 60 s songs' 10-20 s do not)
+    ended = []
+    short = _engine(args.out, len(engine), [g for _, g in PROMPTS], T) if T < 60 else []
+    for a, b in zip(short[0::2], short[1::2]):
+        ya, sr = sf.read(args.out / f"engine_{T:g}s" / a["audio"], dtype="float32")
+        yb, _ = sf.read(args.out / f"engine_{T:g}s" / b["audio"], dtype="float32")
+        h = len(yb) // 2
+        ended.append(nearer(ya[: len(ya) // 2], yb[h:], sr, a["captions"][0], b["captions"][0]))
 
     def fmt(rows):
         parts = sum((x > 0) + (y > 0) for x, y in rows)
@@ -412,8 +423,11 @@ def stories(args, base: dict, engine: list[dict]) -> str:
             f"both (mean margin {margin:+.3f})"
         )
 
-    return (f"story ({T:g} s, two parts): model {fmt(ok)}; engine clips spliced (ceiling) "
+    line = (f"story ({T:g} s, two parts): model {fmt(ok)}; engine clips spliced (ceiling) "
             f"{fmt(ceiling) if ceiling else '–'}")  # fmt: skip
+    if ended:
+        line += f"; engine songs of {T:g} s spliced, the ending in the last part: {fmt(ended)}"
+    return line
 
 
 if __name__ == "__main__":
