@@ -135,6 +135,15 @@ def test_page_in_a_real_browser(server):
         box.send_keys(Keys.BACKSPACE)  # .clear() does not reach Gradio's input handler
         driver.find_element(By.CSS_SELECTOR, "#generate").click()
         wait.until(lambda d: "Write a prompt" in d.page_source)
+        # a story in place of the prompt: the take's sidecar has its parts
+        accordion = (By.XPATH, "//button[contains(., 'Form and story')]")
+        wait.until(ec.element_to_be_clickable(accordion)).click()
+        story = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#story textarea")))
+        story.send_keys("0=a browser story\n1=its second part")
+        driver.find_element(By.CSS_SELECTOR, "#generate").click()
+        wait.until(lambda d: list(out.glob("take_*_a_browser_story.json")))
+        told = json.loads(next(out.glob("take_*_a_browser_story.json")).read_text())
+        assert [p["text"] for p in told["story"]] == ["a browser story", "its second part"]
     finally:
         driver.quit()
 
@@ -194,3 +203,43 @@ def test_a_take_arranges_a_melody_and_a_bad_file_is_one_message(tmp_path):
     assert {"melody", "continue"} <= ids  # both inputs on the page for this model
     plain = build_app(MusicLM.debug(attributes=True), tmp_path / "t3").blocks.values()
     assert "melody" not in {getattr(b, "elem_id", None) for b in plain}
+
+
+def test_a_take_follows_a_form_or_tells_a_story(debug_model, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from musiclm.errors import UserError
+    from musiclm.studio import Studio, build_app, check_inputs
+
+    model = MusicLM.from_pretrained(debug_model)
+    studio = Studio(model, tmp_path / "takes", "debug")
+    take = studio.make_take("calm piano", 4.0, 1, form="intro 1, verse 2, tail 1")
+    s = json.loads(Path(take["json"]).read_text())
+    assert [x["name"] for x in s["form"]] == ["intro", "verse", "tail"]
+    assert s["form"][-1]["end"] == 4.0 and s["ending"] == "ring-out"
+    assert s["pitch_cfg"] == 0.0 and s["melody"] is None  # the CLI's sidecar fields too
+    told = studio.make_take("", 4.0, 1, story="0=a techno beat\n\n2=a calm piano outro\n")
+    s = json.loads(Path(told["json"]).read_text())
+    assert [(p["start"], p["text"]) for p in s["story"]] == [
+        (0.0, "a techno beat"), (2.0, "a calm piano outro")
+    ]  # fmt: skip
+    assert s["prompt"] == "a techno beat" and "a_techno_beat" in Path(told["wav"]).name
+    y, _ = sf.read(told["wav"], dtype="float32")  # the API's story, to the sample
+    api = model.generate(story=[(0, "a techno beat"), (2, "a calm piano outro")], seconds=4.0,
+                         seed=1)[0]  # fmt: skip
+    np.testing.assert_allclose(y, api, atol=1e-4)
+    # each bad value is a message beside its own control
+    assert check_inputs(model, "", 4.0, 0, story="0=a\n2=b") == {}
+    assert set(check_inputs(model, "pop", 4.0, 0, story="0=a")) == {"story"}  # not both
+    assert set(check_inputs(model, "", 4.0, 0, story="1=starts late")) == {"story"}
+    assert set(check_inputs(model, "", 4.0, 0, story="no start")) == {"story"}
+    assert set(check_inputs(model, "", 4.0, 0, story="0=a\n9=past the end")) == {"story"}
+    assert set(check_inputs(model, "pop", 4.0, 0, form="intro 1, verse 1")) == {"form"}  # 2 s
+    assert set(check_inputs(model, "pop", 4.0, 0, form="intro soon")) == {"form"}
+    assert check_inputs(model, "pop", 4.0, 0, form="   ") == {}  # empty: planned
+    _tone(tmp_path / "clip.wav", 1.5)
+    with pytest.raises(UserError, match="cannot arrange a melody or continue"):
+        studio.make_take("", 4.0, 0, story="0=a", continue_from=tmp_path / "clip.wav")
+    ids = {getattr(b, "elem_id", None) for b in build_app(model, tmp_path / "t").blocks.values()}
+    assert {"form", "story"} <= ids

@@ -10,7 +10,9 @@ and the page lists the takes newest first. Only controls the model uses are show
 and key appear for models with tempo and key tokens (``MusicLM.takes_attributes``), a
 melody to arrange (hummed, whistled or played: an upload or the microphone) for models
 whose stages take one (``MusicLM.takes_melody``). Any take may instead continue an
-uploaded recording (the prompt is then optional), as ``generate --continue`` does.
+uploaded recording (the prompt is then optional), as ``generate --continue`` does, follow
+a form of the user's (``"intro 8, verse 16, chorus 16, tail 4"``, as ``--form``), or tell
+a story, one ``START=TEXT`` part per line in place of the prompt (as ``--story``).
 
 Besides the page, ``api_name="generate"`` takes ``(prompt, seconds, seed)`` and returns
 the WAV, for ``gradio_client``::
@@ -24,6 +26,7 @@ keeps serving. Gradio is the optional extra ``musiclm[ui]``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 
 from musiclm.errors import UserError
+from musiclm.form import parse_form
 from musiclm.pipeline import MAX_CFG, MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
 # ../shared/prompts/seed_prompts.txt, the project's seed prompts
@@ -44,6 +48,8 @@ EXAMPLES = (
 MAX_PROMPT = 500  # characters; MuLan's text tower reads 128 word pieces at most
 MAX_SEED = 2**63 - 1
 BOTH_INPUTS = "Give a melody to arrange or a recording to continue, not both."
+STORY_ALONE = "A story is its own text: leave the prompt empty."
+STORY_NO_AUDIO = "A story cannot arrange a melody or continue a recording; give one or the other."
 KEYS = [f"{p} {m}" for m in ("major", "minor") for p in
         ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")]  # fmt: skip
 
@@ -58,19 +64,36 @@ def check_inputs(
     tempo: float | None = None,
     key: str | None = None,
     continuing: bool = False,
+    form: str | None = None,
+    story: str | None = None,
 ) -> dict[str, str]:
     """What is wrong with the page's values: ``{control: message}``, empty when all is well.
-    ``continuing``: the take continues a recording, so the prompt may be empty."""
+    ``continuing``: the take continues a recording, so the prompt may be empty; ``form``
+    and ``story``: the page's form and story boxes (empty: none)."""
     bad: dict[str, str] = {}
     tempo = tempo or None  # the page's empty number arrives as 0
-    if prompt is None and continuing:
+    telling = bool(story and story.strip())
+    if prompt is None and (continuing or telling):
         prompt = ""
-    if not isinstance(prompt, str) or (not prompt.strip() and not continuing):
+    if telling and isinstance(prompt, str) and prompt.strip():
+        bad["story"] = STORY_ALONE
+    elif not isinstance(prompt, str) or (not prompt.strip() and not (continuing or telling)):
         bad["prompt"] = "Write a prompt, e.g. 'calm solo piano'."
     elif len(prompt) > MAX_PROMPT:
         bad["prompt"] = f"The prompt is {len(prompt)} characters; keep it to {MAX_PROMPT}."
     if not _finite(seconds) or not MIN_SECONDS <= seconds <= MAX_SECONDS:
         bad["seconds"] = f"Seconds must be a number from {MIN_SECONDS:g} to {MAX_SECONDS:g}."
+    else:  # form and story are read against the length
+        if form and form.strip():
+            try:
+                parse_form(form, float(seconds))
+            except UserError as e:
+                bad["form"] = _sentence(e)
+        if telling and "story" not in bad:
+            try:
+                story_parts(story, float(seconds))
+            except UserError as e:
+                bad["story"] = _sentence(e)
     if not random_seed and (not _finite(seed) or seed != int(seed) or not 0 <= seed <= MAX_SEED):
         bad["seed"] = "The seed must be a whole number from 0 (or tick 'random seed')."
     if not _finite(cfg) or not 0 <= cfg <= MAX_CFG:
@@ -86,6 +109,19 @@ def check_inputs(
         except UserError as e:
             bad["key"] = str(e)
     return bad
+
+
+def story_parts(text: str, seconds: float) -> list[tuple[float, str]]:
+    """The page's story box (one ``START=TEXT`` part per line, blank lines skipped) as
+    checked ``(start, text)`` parts of a ``seconds``-long piece (:mod:`musiclm.story`)."""
+    from musiclm.story import check_parts, parse_parts
+
+    return check_parts(parse_parts([x for x in text.splitlines() if x.strip()]), seconds)
+
+
+def _sentence(e: Exception) -> str:
+    text = str(e)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _finite(x) -> bool:
@@ -113,62 +149,69 @@ class Studio:
         key: str | None = None,
         melody: str | os.PathLike | None = None,
         continue_from: str | os.PathLike | None = None,
+        form: str | None = None,
+        story: str | None = None,
         progress=None,
     ) -> dict:
         """Generate one take and write it; returns its files and settings.
 
         ``seed`` None draws one (and records it). ``melody``: an audio file whose tune the
         take arranges (:meth:`MusicLM.with_melody`); ``continue_from``: an audio file the
-        take continues, beginning with it (the prompt is then optional). ``progress(stage,
-        done, total)`` as the pipeline calls it. Raises :class:`UserError` on bad values
-        or an unreadable file."""
+        take continues, beginning with it (the prompt is then optional); ``form``: the
+        take's sections, ``"intro 8, verse 16, ..."`` in seconds (:func:`parse_form`);
+        ``story``: ``START=TEXT`` lines, the take's texts in place of the prompt
+        (:meth:`MusicLM.story`). ``progress(stage, done, total)`` as the pipeline calls
+        it. Raises :class:`UserError` on bad values or an unreadable file."""
         from musiclm import continuation
-        from musiclm.piece import write_piece
+        from musiclm.piece import settings, write_piece
 
         if melody and continue_from:
             raise UserError(BOTH_INPUTS)
+        telling = bool(story and story.strip())
+        if telling and (melody or continue_from):
+            raise UserError(STORY_NO_AUDIO)
         bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key,
-                           continuing=bool(continue_from))  # fmt: skip
+                           continuing=bool(continue_from), form=form, story=story)  # fmt: skip
         if bad:
             raise UserError(" ".join(bad.values()))
-        prompt = (prompt or "").strip()
+        prompt, seconds = (prompt or "").strip(), float(seconds)
         seed = random.randrange(2**31) if seed is None else int(seed)
         tempo = float(tempo) if tempo else None
         key = key or None
         options = GenerationOptions(cfg=float(cfg))
         with self._lock:
             t0 = time.perf_counter()
-            given = None
+            given, parts = None, None
             if continue_from:
                 given, conds = continuation.prepare(self.model, prompt or None, str(continue_from),
-                                                    float(seconds), tempo, key)  # fmt: skip
+                                                    seconds, tempo, key)  # fmt: skip
+            elif telling:
+                parts = self.model.story(story_parts(story, seconds), seconds, tempo, key)
+                conds = [parts[0].conditions]
             else:
                 conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
+            if form and form.strip():
+                plan = parse_form(form, seconds)
+                conds = [dataclasses.replace(c, form=plan) for c in conds]
             if melody:
-                conds = self.model.with_melody(conds, str(melody), float(seconds),
-                                               tempo=tempo, key=key)  # fmt: skip
-            made = self.model.run(conds, float(seconds), seed, options, progress,
-                                  continue_from=given)  # fmt: skip
-            audio, attrs = made.audio[0], made.conditions[0].attributes()
+                conds = self.model.with_melody(conds, str(melody), seconds, tempo=tempo, key=key)
+            made = self.model.run(conds, seconds, seed, options, progress, continue_from=given,
+                                  story=parts)  # fmt: skip
             wall = time.perf_counter() - t0
             self._count += 1
-            slug = re.sub(r"[^a-z0-9]+", "_", prompt.lower()).strip("_")[:40]
+            title = made.conditions[0].text
+            slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")[:40]
             slug = slug or ("continuation" if given is not None else "piece")
             path = self.out_dir / f"take_{self._count:03d}_{slug}.wav"
-            settings = {
-                "prompt": prompt, "seed": seed, "seconds": float(seconds), "cfg": float(cfg),
-                "temperature": list(made.options.temperature), "top_k": options.top_k[0],
-                "model": self.model_name, "tempo": attrs["tempo"], "key": attrs["key"],
-                "wall_seconds": round(wall, 2), "timings": dict(made.timings.seconds),
-                "batch": 1, "melody": Path(melody).name if melody else None,
-                **({"continue": given.describe()} if given is not None else {}),
-            }  # fmt: skip
-            write_piece(path, prompt, audio, self.model, True, settings)
+            meta = settings(made, 0, seed=seed, seconds=seconds, model=self.model_name,
+                            wall=wall, melody=Path(melody).name if melody else None,
+                            prompt=given)  # fmt: skip
+            write_piece(path, title, made.audio[0], self.model, True, meta)
         return {
             "wav": str(path),
             "png": str(path.with_suffix(".png")),
             "json": str(path.with_suffix(".json")),
-            "settings": settings,
+            "settings": meta,
         }
 
 
@@ -179,7 +222,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
     studio = Studio(model, out_dir, model_name)
     attrs, tunes = model.takes_attributes, model.takes_melody
     names = (["prompt", "seconds", "seed", "random", "cfg"] + (["tempo", "key"] if attrs else [])
-             + (["melody"] if tunes else []) + ["continue"])  # fmt: skip
+             + ["form", "story"] + (["melody"] if tunes else []) + ["continue"])  # fmt: skip
 
     def _values(args) -> dict:
         """The page's inputs by name (its optional controls present or not), then takes."""
@@ -188,10 +231,12 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
     def validator(*args):
         v = _values(args)
         bad = check_inputs(model, v["prompt"], v["seconds"], v["seed"], v["random"], v["cfg"],
-                           v.get("tempo"), v.get("key"),
-                           continuing=bool(v["continue"]))  # fmt: skip
+                           v.get("tempo"), v.get("key"), continuing=bool(v["continue"]),
+                           form=v["form"], story=v["story"])  # fmt: skip
         if v.get("melody") and v["continue"]:
             bad["continue"] = BOTH_INPUTS
+        if (v["story"] or "").strip() and (v.get("melody") or v["continue"]):
+            bad.setdefault("story", STORY_NO_AUDIO)
         return [gr.validate(n not in bad, bad.get(n, "")) for n in names] + [gr.validate(True, "")]
 
     def on_generate(*args, progress=gr.Progress()):
@@ -204,7 +249,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
             take = studio.make_take(
                 v["prompt"], v["seconds"], None if v["random"] else v["seed"],
                 cfg=v["cfg"], tempo=v.get("tempo"), key=v.get("key"), melody=v.get("melody"),
-                continue_from=v["continue"], progress=tick,
+                continue_from=v["continue"], form=v["form"], story=v["story"], progress=tick,
             )  # fmt: skip
         except UserError as e:
             raise gr.Error(str(e), print_exception=False) from None
@@ -241,6 +286,17 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
                         [""] + KEYS, value="", label="Key (empty: as the prompt says)"
                     )
                     extra = [tempo, key]
+                with gr.Accordion("Form and story", open=False):
+                    extra.append(gr.Textbox(
+                        label="Form: sections and their seconds, adding up to Seconds "
+                        "(optional; empty: planned for the prompt)", elem_id="form",
+                        placeholder="intro 8, verse 16, chorus 16, tail 4",
+                    ))  # fmt: skip
+                    extra.append(gr.Textbox(
+                        label="Story: one part per line, START=TEXT, the first at 0 "
+                        "(optional; the prompt then stays empty)", lines=3, elem_id="story",
+                        placeholder="0=whistling over a techno beat\n30=a calm piano outro",
+                    ))  # fmt: skip
                 with gr.Accordion("Melody or a recording to continue", open=False):
                     if tunes:
                         extra.append(gr.Audio(
@@ -266,7 +322,9 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
                 s = take["settings"]
                 with gr.Group(elem_classes=["take"]):
                     what = s["prompt"] or "(no prompt)"
-                    if s.get("melody"):
+                    if s.get("story"):
+                        what = " → ".join(f"{p['start']:g} s: {p['text']}" for p in s["story"])
+                    if s.get("melody") not in (None, "planned tune", "the prompt's tune"):
                         what += f" — arranging {s['melody']}"
                     if s.get("continue"):
                         what += f" — continuing {Path(s['continue']['file']).name}"
@@ -292,7 +350,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
 
 def _settings_view(s: dict) -> dict:
     keep = ("prompt", "seed", "seconds", "cfg", "tempo", "key", "temperature", "model",
-            "melody", "continue", "wall_seconds")  # fmt: skip
+            "melody", "continue", "form", "ending", "story", "wall_seconds")  # fmt: skip
     return {k: s[k] for k in keep if k in s}
 
 
@@ -312,4 +370,4 @@ def check_port(host: str, port: int) -> None:
             ) from None
 
 
-__all__ = ["EXAMPLES", "Studio", "build_app", "check_inputs", "check_port"]
+__all__ = ["EXAMPLES", "Studio", "build_app", "check_inputs", "check_port", "story_parts"]

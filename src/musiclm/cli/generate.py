@@ -211,17 +211,7 @@ def generate(
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
-                  quiet, cfg, top_k, prompt, story=parts or None, melody=melody)  # fmt: skip
-
-
-def _melody_source(cond, melody, prompt=None) -> str | None:
-    """What the piece's melody was: the given file, a planned tune, the continuation
-    prompt's own tune, or none."""
-    if cond.melody is None:
-        return None
-    if cond.tune:
-        return "the prompt's tune" if prompt is not None else "planned tune"
-    return str(melody)
+                  quiet, prompt, story=parts or None, melody=melody)  # fmt: skip
 
 
 def _song_options(form: str | None, story: list[str] | None, seconds: float):
@@ -236,7 +226,7 @@ def _song_options(form: str | None, story: list[str] | None, seconds: float):
 
 
 def _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram, quiet,
-              cfg, top_k, prompt=None, story=None, melody=None) -> None:  # fmt: skip
+              prompt=None, story=None, melody=None) -> None:  # fmt: skip
     """Generate ``conditions`` in batches of ``batch``; each piece's sidecar is written
     from the conditions it was made with (its form included) and its batch's timings
     (MuLan included). ``prompt``: the audio every piece continues; ``story``: the parts
@@ -245,10 +235,8 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
 
     from tqdm.auto import tqdm
 
-    from musiclm.ending import kind
     from musiclm.errors import Interrupted
-    from musiclm.form import form_dicts
-    from musiclm.piece import write_piece
+    from musiclm.piece import settings, write_piece
 
     bars: dict[str, tqdm] = {}
 
@@ -274,21 +262,11 @@ def _generate(net, conditions, paths, seed, seconds, batch, options, model, spec
             for bar in bars.values():
                 bar.close()
             bars.clear()
-            timings = made.timings.seconds
             for i, (cond, y) in enumerate(zip(made.conditions, made.audio)):
                 k = first + i
-                write_piece(paths[k], cond.text, y, net, spectrogram, {
-                    "prompt": cond.text, "seed": seeds[k], "seconds": seconds, "cfg": cfg,
-                    "temperature": list(made.options.temperature), "top_k": top_k,
-                    "model": model or "bundled",
-                    **cond.attributes(), "wall_seconds": round(wall, 2), "timings": timings,
-                    "batch": len(chunk), "form": form_dicts(cond.form),
-                    "melody": _melody_source(cond, melody, prompt),
-                    "ending": kind(cond.form) if options.ending else None,
-                    **({"continue": prompt.describe()} if prompt is not None else {}),
-                    **({"story": [p.to_dict() for p in made.story],
-                        "story_contrast": made.options.story_contrast} if made.story else {}),
-                })  # fmt: skip
+                meta = settings(made, i, seed=seeds[k], seconds=seconds, wall=wall,
+                                model=model or "bundled", melody=melody, prompt=prompt)  # fmt: skip
+                write_piece(paths[k], cond.text, y, net, spectrogram, meta)
                 written += 1
                 typer.echo(f"{paths[k]}  ({seconds:g} s, seed {seeds[k]})")
     except KeyboardInterrupt:
