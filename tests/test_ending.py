@@ -19,17 +19,35 @@ def _noise(seconds: float, pieces: int = 1) -> np.ndarray:
 
 
 def test_a_tail_rings_out_60_db_in_the_halls_time():
-    form = (Section("verse", 0, 26), Section("tail", 26, 30))
+    form = (Section("verse", 0, 56), Section("tail", 56, 60))
     assert ending.kind(form) == "ring-out"
-    g = ending.envelope(form, 30, SR)
-    assert g.shape == (30 * SR,)
-    dim = round((26 - ending.DIM_S) * SR)
+    g = ending.envelope(form, 60, SR)
+    assert g.shape == (60 * SR,)
+    dim = round((56 - ending.DIM_S) * SR)
     assert np.all(g[:dim] == 1.0)  # the body is untouched
-    assert 20 * np.log10(g[26 * SR - 1]) == pytest.approx(-ending.DIM_DB, abs=0.01)
-    at = 26 * SR + round(ending.RING_RT60_S * SR)
+    assert 20 * np.log10(g[56 * SR - 1]) == pytest.approx(-ending.DIM_DB, abs=0.01)
+    at = 56 * SR + round(ending.RING_RT60_S * SR)
     assert 20 * np.log10(g[at]) == pytest.approx(-60 - ending.DIM_DB, abs=0.1)
     assert np.all(np.diff(g[dim:]) <= 0)  # falls, never swells
     assert g[-1] == 0.0  # the last ramp
+
+
+def test_a_short_piece_holds_its_level_longer_before_ringing_out():
+    """A 10 s piece with a 4 s tail: the ring-out takes MIN_RING_OUT_S, not the whole
+    tail, and the diminuendo a tenth of the piece, so the level holds to 6.5 s (the
+    engine's 10 s clips hold theirs to ~9 s; before, it fell from 2 s)."""
+    form = (Section("intro", 0, 2), Section("verse", 2, 6), Section("tail", 6, 10))
+    g = ending.envelope(form, 10, SR)
+    ring_at = 10 - ending.MIN_RING_OUT_S
+    held = round((ring_at - ending.DIM_SHARE * 10) * SR)
+    assert np.all(g[:held] == 1.0) and g[held + 1] < 1.0
+    assert 20 * np.log10(g[round(ring_at * SR) - 1]) == pytest.approx(-ending.DIM_DB, abs=0.01)
+    assert 20 * np.log10(g[round((ring_at + 1.0) * SR)]) < -ending.DIM_DB - 25  # ringing out
+    # a tail of at most an eighth of the piece rings out whole, after the whole
+    # diminuendo, as before
+    long = (Section("verse", 0, 35), Section("tail", 35, 40))
+    g = ending.envelope(long, 40, SR)
+    assert np.all(g[: round((35 - ending.DIM_S) * SR)] == 1.0) and g[35 * SR] < 0.51
 
 
 def test_a_plan_without_a_real_tail_fades_over_the_engines_fade():

@@ -15,7 +15,10 @@ the room. :func:`finish` does the same to a generated piece, from its form plan 
   piece), from that far before the end: over a 1.5 s tail steady audio measured only
   4.6 dB over its last 5 s against the 20 s before (the goal is 6; docs/songs.md), and a
   generated 60 s piece missed it.
-  Without the diminuendo, steady audio rung out over a 4 s tail measures only 6.4 dB;
+  Without the diminuendo, steady audio rung out over a 4 s tail measures only 6.4 dB.
+  In pieces under 60 s the diminuendo takes at most :data:`DIM_SHARE` of the piece and
+  the ring-out at most :data:`RING_SHARE` (but :data:`MIN_RING_OUT_S`), so a 10 s piece
+  holds its level to 6.5 s as the engine's clips do, not only to ~2 s;
 - any other plan (a fade-out's tail is only bar rounding) fades out over the engine's
   fade length (:func:`musiclm.data.synth.form.fade_seconds`, 2-8 s) with its curve,
   the square of a linear ramp;
@@ -40,6 +43,11 @@ RING_RT60_S = 2.0  # seconds the ring-out takes to fall 60 dB (a hall's RT60, ~1
 MIN_RING_OUT_S = 2.5
 CLICK_S = 0.25  # the engine's last ramp (render.py)
 DIM_S, DIM_DB = 4.0, 6.0  # the diminuendo before a ring-out: seconds, and dB it falls
+# short pieces: the diminuendo takes at most this share of the piece, the ring-out at most
+# RING_SHARE (but MIN_RING_OUT_S): a 10 s piece held its level only to ~6 s and was silent
+# from ~8 s, where the engine's 10 s clips hold theirs to ~9 s; pieces of 40 s and more
+# are unchanged (docs/songs.md, "The ending of short pieces")
+DIM_SHARE, RING_SHARE = 0.1, 0.125
 
 
 def kind(form: Sequence[Section] | None) -> str | None:
@@ -64,8 +72,9 @@ def curve(
     if how == "ring-out":
         # lengthened to MIN_RING_OUT_S, but never past a quarter of a short piece
         ring = max(last.end - last.start, min(MIN_RING_OUT_S, seconds / 4))
+        ring = min(ring, max(MIN_RING_OUT_S, RING_SHARE * seconds))  # short pieces
         tail = n - round(ring * sample_rate)
-        dim = min(tail, round(DIM_S * sample_rate))
+        dim = min(tail, round(min(DIM_S, DIM_SHARE * seconds) * sample_rate))
         rt60 = min(RING_RT60_S, ring)
         t = np.arange(n - tail, dtype=np.float64) / sample_rate
         db = np.linspace(0.0, -DIM_DB, dim + 1)[1:]  # linear in dB, reaching -DIM_DB
@@ -115,9 +124,11 @@ __all__ = [
     "CLICK_S",
     "DIM_DB",
     "DIM_S",
+    "DIM_SHARE",
     "MIN_RING_OUT_S",
     "MIN_RING_S",
     "RING_RT60_S",
+    "RING_SHARE",
     "curve",
     "envelope",
     "finish",
