@@ -18,7 +18,7 @@ the room. :func:`finish` does the same to a generated piece, from its form plan 
   Without the diminuendo, steady audio rung out over a 4 s tail measures only 6.4 dB.
   In pieces under 60 s the diminuendo takes at most :data:`DIM_SHARE` of the piece and
   the ring-out at most :data:`RING_SHARE` (but :data:`MIN_RING_OUT_S`), so a 10 s piece
-  holds its level to 6.5 s as the engine's clips do, not only to ~2 s;
+  holds its level to 6.5 s, nearer the engine's clips (~9 s) than the ~2 s it held;
 - any other plan (a fade-out's tail is only bar rounding) fades out over the engine's
   fade length (:func:`musiclm.data.synth.form.fade_seconds`, 2-8 s) with its curve,
   the square of a linear ramp;
@@ -44,9 +44,9 @@ MIN_RING_OUT_S = 2.5
 CLICK_S = 0.25  # the engine's last ramp (render.py)
 DIM_S, DIM_DB = 4.0, 6.0  # the diminuendo before a ring-out: seconds, and dB it falls
 # short pieces: the diminuendo takes at most this share of the piece, the ring-out at most
-# RING_SHARE (but MIN_RING_OUT_S): a 10 s piece held its level only to ~6 s and was silent
-# from ~8 s, where the engine's 10 s clips hold theirs to ~9 s; pieces of 40 s and more
-# are unchanged (docs/songs.md, "The ending of short pieces")
+# RING_SHARE (but MIN_RING_OUT_S): a 10 s piece fell from ~2 s and was silent from ~8 s,
+# where the engine's 10 s clips hold their level to ~9 s; pieces of 60 s and more are
+# unchanged (docs/songs.md, "The ending of short pieces")
 DIM_SHARE, RING_SHARE = 0.1, 0.125
 
 

@@ -324,7 +324,8 @@ def piece_tempo(bpm: float, text: str, stated: float | None = None) -> float:
 
     Why: a beat tracker's tempo is ambiguous by an octave, and a tune hummed at 140 bpm
     is just as well a reggae tune at 70. Playing it at the genre's own tempo kept more of
-    the text's style (MCC) at the same melody cosine (docs/melody.md, "Tempo octave")."""
+    the text's style (MCC) for a little of the melody cosine (docs/melody.md, "The tempo
+    octave")."""
     from musiclm.conditions import MAX_TEMPO, MIN_TEMPO
     from musiclm.data.synth.genres import GENRES
     from musiclm.form import DEFAULT_GENRE, genre_in
