@@ -398,21 +398,23 @@ def stories(args, base: dict, engine: list[dict]) -> str:
         y = _finished(y, sr, facts["form"])
         h = len(y) // 2
         ok.append(nearer(y[:h], y[h:], sr, ta, tb))
-    ceiling = []
-    for a, b in zip(engine[0::2], engine[1::2]):
-        ya, sr = sf.read(args.out / "engine" / a["audio"], dtype="float32")
-        yb, _ = sf.read(args.out / "engine" / b["audio"], dtype="float32")
-        n = round(T / 2 * sr)
-        ceiling.append(nearer(ya[:n], yb[n : 2 * n], sr, a["captions"][0], b["captions"][0]))
+
+    def spliced(rows: list[dict], folder: Path, end: float | None) -> list:
+        """Pairs of engine songs as two-part stories: a's first ``end / 2`` seconds, then
+        b's up to ``end`` (None: to b's end)."""
+        out = []
+        for a, b in zip(rows[0::2], rows[1::2]):
+            ya, sr = sf.read(folder / a["audio"], dtype="float32")
+            yb, _ = sf.read(folder / b["audio"], dtype="float32")
+            j = round(end * sr) if end else len(yb)
+            out.append(nearer(ya[: j // 2], yb[j // 2 : j], sr, a["captions"][0], b["captions"][0]))
+        return out
+
+    ceiling = spliced(engine, args.out / "engine", T)
     # the same splice of engine songs as long as the story: b's second half holds its
     # ending, as a story's last part holds the piece's (the 60 s songs' 10-20 s do not)
-    ended = []
     short = _engine(args.out, len(engine), [g for _, g in PROMPTS], T) if T < 60 else []
-    for a, b in zip(short[0::2], short[1::2]):
-        ya, sr = sf.read(args.out / f"engine_{T:g}s" / a["audio"], dtype="float32")
-        yb, _ = sf.read(args.out / f"engine_{T:g}s" / b["audio"], dtype="float32")
-        h = len(yb) // 2
-        ended.append(nearer(ya[: len(ya) // 2], yb[h:], sr, a["captions"][0], b["captions"][0]))
+    ended = spliced(short, args.out / f"engine_{T:g}s", None)
 
     def fmt(rows):
         parts = sum((x > 0) + (y > 0) for x, y in rows)

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -42,6 +43,9 @@ from musiclm.stages.inputs import StageInputs, Window
 from musiclm.stages.lm import StageLM, load_stage
 from musiclm.stages.sampling import SamplingOptions
 from musiclm.story import Part
+
+if TYPE_CHECKING:
+    from musiclm.continuation import Prompt
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "musiclm"
 MIN_SECONDS, MAX_SECONDS = 0.5, 300.0  # below half a second the stages have no window
@@ -106,7 +110,7 @@ AUDIO_TEMPERATURE = (1.0, 0.95, 0.4)
 STORY_CONTRAST = 8.0
 # drafts a continuation makes of its added seconds, the one nearest the prompt's key kept
 # (GenerationOptions.drafts): on 48 held-out 10 s prompts chroma r >= 0.7 on 67 % with 2,
-# 77 % with 4, at RTF 0.48 -> 0.64 (docs/continuation.md)
+# 77 % with 4, at RTF 0.54 -> 0.77 (idle, 2 threads; docs/continuation.md)
 CONTINUE_DRAFTS = 4
 MAX_DRAFTS = 8
 # guidance toward the melody and key for pieces given a melody (GenerationOptions.pitch_cfg):
@@ -486,6 +490,28 @@ class MusicLM:
         otherwise (:meth:`with_melody`). :meth:`run` also returns the conditions (with the
         form) and the timings.
         """
+        conds, parts, prompt = self.prepare(texts, seconds, tempo=tempo, key=key, form=form,
+                                            story=story, melody=melody,
+                                            continue_from=continue_from)  # fmt: skip
+        made = self.run(conds, seconds, seed, options, progress, story=parts, continue_from=prompt)
+        return made.audio
+
+    def prepare(
+        self,
+        texts: str | Sequence[str] | None,
+        seconds: float,
+        *,
+        tempo: float | None = None,
+        key: str | None = None,
+        form: str | Sequence[Section] | None = None,
+        story: Sequence[tuple[float, str]] | None = None,
+        melody=None,
+        continue_from=None,
+    ) -> tuple[list[Conditions], list[Part] | None, Prompt | None]:
+        """What :meth:`run` takes for a call of :meth:`generate` (the same arguments):
+        the pieces' conditions, a story's parts (None: no story) and the encoded
+        continuation prompt (None: none), every bad value refused first. ``generate``,
+        ``musiclm generate`` and the studio all start here."""
         parts, prompt = None, None
         if melody is not None and (story is not None or continue_from is not None):
             raise UserError("a melody cannot be given with a story or a continuation")
@@ -509,8 +535,7 @@ class MusicLM:
             conds = [dataclasses.replace(c, form=plan) for c in conds]
         if melody is not None:  # an array without its rate is at the model's
             conds = self.with_melody(conds, melody, seconds, self.sample_rate, tempo=tempo, key=key)
-        made = self.run(conds, seconds, seed, options, progress, story=parts, continue_from=prompt)
-        return made.audio
+        return conds, parts, prompt
 
     def encode_prompt(self, source, sample_rate: int | None = None):
         """A continuation prompt read, checked and encoded once

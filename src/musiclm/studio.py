@@ -26,7 +26,6 @@ keeps serving. Gradio is the optional extra ``musiclm[ui]``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random
@@ -66,10 +65,12 @@ def check_inputs(
     continuing: bool = False,
     form: str | None = None,
     story: str | None = None,
+    melody: bool = False,
 ) -> dict[str, str]:
     """What is wrong with the page's values: ``{control: message}``, empty when all is well.
     ``continuing``: the take continues a recording, so the prompt may be empty; ``form``
-    and ``story``: the page's form and story boxes (empty: none)."""
+    and ``story``: the page's form and story boxes (empty: none); ``melody``: a melody to
+    arrange is given (not with a recording or a story)."""
     bad: dict[str, str] = {}
     tempo = tempo or None  # the page's empty number arrives as 0
     telling = bool(story and story.strip())
@@ -108,6 +109,10 @@ def check_inputs(
             model.attributes(["x"], key=key)
         except UserError as e:
             bad["key"] = str(e)
+    if melody and continuing:
+        bad["continue"] = BOTH_INPUTS
+    if telling and (melody or continuing):
+        bad.setdefault("story", STORY_NO_AUDIO)
     return bad
 
 
@@ -162,18 +167,14 @@ class Studio:
         ``story``: ``START=TEXT`` lines, the take's texts in place of the prompt
         (:meth:`MusicLM.story`). ``progress(stage, done, total)`` as the pipeline calls
         it. Raises :class:`UserError` on bad values or an unreadable file."""
-        from musiclm import continuation
         from musiclm.piece import settings, write_piece
 
-        if melody and continue_from:
-            raise UserError(BOTH_INPUTS)
-        telling = bool(story and story.strip())
-        if telling and (melody or continue_from):
-            raise UserError(STORY_NO_AUDIO)
         bad = check_inputs(self.model, prompt, seconds, seed, seed is None, cfg, tempo, key,
-                           continuing=bool(continue_from), form=form, story=story)  # fmt: skip
+                           continuing=bool(continue_from), form=form, story=story,
+                           melody=bool(melody))  # fmt: skip
         if bad:
             raise UserError(" ".join(bad.values()))
+        telling = bool(story and story.strip())
         prompt, seconds = (prompt or "").strip(), float(seconds)
         seed = random.randrange(2**31) if seed is None else int(seed)
         tempo = float(tempo) if tempo else None
@@ -181,20 +182,13 @@ class Studio:
         options = GenerationOptions(cfg=float(cfg))
         with self._lock:
             t0 = time.perf_counter()
-            given, parts = None, None
-            if continue_from:
-                given, conds = continuation.prepare(self.model, prompt or None, str(continue_from),
-                                                    seconds, tempo, key)  # fmt: skip
-            elif telling:
-                parts = self.model.story(story_parts(story, seconds), seconds, tempo, key)
-                conds = [parts[0].conditions]
-            else:
-                conds = self.model.conditions([prompt], tempo, key, mulan=False)  # run() times it
-            if form and form.strip():
-                plan = parse_form(form, seconds)
-                conds = [dataclasses.replace(c, form=plan) for c in conds]
-            if melody:
-                conds = self.model.with_melody(conds, str(melody), seconds, tempo=tempo, key=key)
+            conds, parts, given = self.model.prepare(
+                [prompt] if prompt else None, seconds, tempo=tempo, key=key,
+                form=form if form and form.strip() else None,
+                story=story_parts(story, seconds) if telling else None,
+                melody=str(melody) if melody else None,
+                continue_from=str(continue_from) if continue_from else None,
+            )  # fmt: skip
             made = self.model.run(conds, seconds, seed, options, progress, continue_from=given,
                                   story=parts)  # fmt: skip
             wall = time.perf_counter() - t0
@@ -232,11 +226,8 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
         v = _values(args)
         bad = check_inputs(model, v["prompt"], v["seconds"], v["seed"], v["random"], v["cfg"],
                            v.get("tempo"), v.get("key"), continuing=bool(v["continue"]),
-                           form=v["form"], story=v["story"])  # fmt: skip
-        if v.get("melody") and v["continue"]:
-            bad["continue"] = BOTH_INPUTS
-        if (v["story"] or "").strip() and (v.get("melody") or v["continue"]):
-            bad.setdefault("story", STORY_NO_AUDIO)
+                           form=v["form"], story=v["story"],
+                           melody=bool(v.get("melody")))  # fmt: skip
         return [gr.validate(n not in bad, bad.get(n, "")) for n in names] + [gr.validate(True, "")]
 
     def on_generate(*args, progress=gr.Progress()):

@@ -190,24 +190,12 @@ def generate(
         slug = [re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_")[:48] or "piece" for c in names]
         paths = [check_output(output / f"{i:02d}_{s}.wav") for i, s in enumerate(slug)]
 
-    import dataclasses
-
     net = MusicLM.from_pretrained(model, device=dev)
-    prompt = None
-    if continue_ is not None:
-        from musiclm.continuation import prepare
-
-        prompt, conditions = prepare(net, captions, continue_, seconds, tempo, key)
-    elif parts:  # refuses bad values before generating
-        parts = net.story(parts, seconds, tempo, key)
-        conditions = [parts[0].conditions]
-    else:
-        # refuses bad values before generating; each batch's run makes (and times) its MuLan
-        conditions = net.conditions(captions, tempo, key, mulan=False)
-    if plan is not None:
-        conditions = [dataclasses.replace(c, form=plan) for c in conditions]
-    if melody is not None:
-        conditions = net.with_melody(conditions, tune_in, seconds, tempo=tempo, key=key)
+    # refuses bad values before generating; each batch's run makes (and times) its MuLan
+    texts = None if parts else captions  # a story's first text only names its file
+    conditions, parts, prompt = net.prepare(texts, seconds, tempo=tempo, key=key, form=plan,
+                                            story=parts or None, melody=tune_in,
+                                            continue_from=continue_)  # fmt: skip
     with folder_lock(paths[0].parent):
         remove_temporaries(paths[0].parent)  # half-written files of a killed run
         _generate(net, conditions, paths, seed, seconds, batch, options, model, spectrogram,
