@@ -11,7 +11,7 @@ ceiling. These captions are not the eval prompts, so settings chosen here are no
 on ``musiclm eval``'s prompt set.
 
     python benchmarks/key_heldout.py --heldout out/heldout [--model DIR ...] [--coarse-t 0.95 0.8]
-        [--tune-candidates 1 8]
+        [--tune-candidates 1 8] [--drafts 1 4]
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def main() -> None:
         help="planned tunes drawn per piece, the one stating its key best kept "
         "(musiclm.tune.TUNE_CANDIDATES; a row for each)",
     )  # fmt: skip
+    ap.add_argument(
+        "--drafts", type=int, nargs="+", default=[None],
+        help="coarse drafts per window, the one fitting the key kept "
+        "(GenerationOptions.drafts; default: the pipeline's TEXT_DRAFTS); a row for each",
+    )  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     picked, keys, texts = keyed_captions(args.heldout, args.n)
@@ -60,13 +65,14 @@ def main() -> None:
         model = MusicLM.from_pretrained(folder)
         tunes = (True, False) if args.no_tune_too and model.takes_melody else (True,)
         cands = args.tune_candidates or [tune_mod.TUNE_CANDIDATES]
-        runs = [(t, tune, c) for t in args.coarse_t for tune in tunes for c in cands]
-        for t, tune, c in runs:
+        runs = [(t, tune, c, d) for t in args.coarse_t for tune in tunes for c in cands
+                for d in args.drafts]  # fmt: skip
+        for t, tune, c, d in runs:
             if not tune and c != cands[0]:
                 continue  # no tune: the candidates do not matter
             tune_mod.TUNE_CANDIDATES = c
             temps = (base.resolved().temperature[0], t, base.resolved().temperature[2])
-            opts = GenerationOptions(temperature=temps, tune=tune)
+            opts = GenerationOptions(temperature=temps, tune=tune, drafts=d)
             fits = []
             for i in range(0, len(texts), args.batch):
                 chunk = texts[i : i + args.batch]
@@ -76,6 +82,7 @@ def main() -> None:
             name = f"{folder or 'bundled'}, coarse temperature {t:g}"
             if model.takes_melody:
                 name += f", planned tune (best of {c})" if tune else ", no tune"
+            name += f", {opts.resolved().drafts} drafts"
             rows.append((name, fits))
     print(f"## Key of {len(texts)} held-out captions (`{args.heldout}`), {args.seconds:g} s, "
           f"seed {args.seed}\n")  # fmt: skip

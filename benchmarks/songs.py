@@ -96,6 +96,7 @@ def _one(job: dict) -> None:
     temps = job.get("temperature")
     opts = GenerationOptions(overlap=job.get("overlap"), ending=False,
                              story_keep=job.get("story_keep"), tune=job.get("tune", True),
+                             drafts=job.get("drafts"),
                              **({"story_contrast": job["story_contrast"]}
                                 if job.get("story_contrast") is not None else {}),
                              **({"temperature": tuple(temps)} if temps else {}))  # fmt: skip
@@ -277,6 +278,9 @@ def main() -> None:
                     help="'semantic,coarse,fine' sampling temperatures (default: the "
                     "model's); pieces are kept apart per setting")  # fmt: skip
     ap.add_argument("--engine-clips", type=int, default=None, help="default: --prompts")
+    ap.add_argument("--drafts", type=int, default=None,
+                    help="coarse drafts per window (GenerationOptions.drafts; default: the "
+                    "pipeline's, by length)")  # fmt: skip
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch threads per piece")
@@ -301,7 +305,8 @@ def main() -> None:
     prompts = PROMPTS[: args.prompts]
     lengths = [float(x) for x in args.lengths.split(",") if x.strip()]  # "": stories only
     groups: dict[str, list[dict]] = {}
-    base = {"model": args.model, "threads": args.threads, "overlap": args.overlap}
+    base = {"model": args.model, "threads": args.threads, "overlap": args.overlap,
+            "drafts": args.drafts}  # fmt: skip
     if args.temperature:
         from musiclm.cli import checks
 

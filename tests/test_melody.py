@@ -454,10 +454,10 @@ def test_the_semantic_stage_reads_a_given_melody_only_when_asked(melody_model, m
     seen: list[tuple[str, list[bool]]] = []
     orig = MusicLM._part_inputs
 
-    def spy(self, stage, timeline):
+    def spy(self, stage, timeline, *rest):
         name = {id(self.semantic): "semantic", id(self.coarse): "coarse"}.get(id(stage), "fine")
         seen.append((name, [c.melody is not None for p in timeline.parts for c in p]))
-        return orig(self, stage, timeline)
+        return orig(self, stage, timeline, *rest)
 
     monkeypatch.setattr(MusicLM, "_part_inputs", spy)
     audio = _plucked(melody_model.sample_rate, 100.0, [60, 64, 67, 72], seconds=3.0)

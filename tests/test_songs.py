@@ -260,8 +260,8 @@ def test_story_parts_condition_their_own_windows(model, monkeypatch):
     for s, t in sem:
         new = s + (window / 2 if s > 0 else 0)
         assert t == (a if new < 4.0 else b), (s, t)
-    for s, t in coarse:  # consecutive coarse windows, cut at the part's start
-        assert t == (a if s < 4.0 else b), (s, t)
+    for s, t in coarse:  # consecutive coarse windows, cut at the part's start (each row a
+        assert set(t) == set(a if s < 4.0 else b), (s, t)  # draft: the piece's text)
     assert 4.0 in [s for s, _ in coarse]
     first = model.generate(STORY[0][1], seconds=8.0, seed=2)
     cut = 4 * 25
@@ -282,7 +282,7 @@ def test_story_windows_with_an_overlap_take_over_at_the_part(model, monkeypatch)
     lead = round(0.4 * songs.LEAD * 250) / 250  # frames of the debug 250 Hz codec
     coarse = [(s, t) for n, s, t, _ in seen if n == "coarse"]
     for s, t in coarse:  # the part its take-over point lies in
-        assert t == ((STORY[0][1],) if s + lead < 4.0 - 1e-9 else (STORY[1][1],)), (s, t)
+        assert set(t) == {STORY[0][1] if s + lead < 4.0 - 1e-9 else STORY[1][1]}, (s, t)
     assert any(abs(s + lead - 4.0) < 1e-6 for s, _ in coarse)
 
 

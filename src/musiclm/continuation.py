@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from musiclm import windows
+from musiclm import drafts, windows
 from musiclm.conditions import (
     MAX_TEMPO,
     MELODY_PC0,
@@ -51,7 +51,6 @@ from musiclm.conditions import (
     check_key,
     parse,
 )
-from musiclm.devices import generator
 from musiclm.errors import UserError
 from musiclm.stages.inputs import StageInputs, Window
 
@@ -68,7 +67,6 @@ SILENCE_PEAK = 1e-3  # -60 dBFS: a prompt whose loudest sample is below this is 
 KEY_MIN_STRENGTH = 0.6  # key-profile correlation: engine clips read 0.77, white noise 0.53
 BEATS_PER_BAR = 4  # the bar carried_tune repeats: 4/4, the corpus' and most music's metre
 DRAFT_KEY_S = 10.0  # the prompt's last seconds whose mean chroma a draft is matched to
-DRAFT_SEED = 7919  # draft j of a piece seeded with its seed + j * this (draft 0: its own)
 DRAFT_SCORE_S = 30.0  # the first seconds of each draft's added audio that are scored
 
 
@@ -318,8 +316,7 @@ def continue_codes(
     n = opts.drafts_for_continuation()
     call.totals = plan_steps(model, b, prompt, seconds)
     rows = [c for c in conds for _ in range(n)]  # each piece's drafts side by side
-    gens = [gi if j == 0 else generator(dev, gi.initial_seed() + DRAFT_SEED * j)
-            for gi in g for j in range(n)]  # fmt: skip
+    gens = drafts.generators(g, n, dev)
     sem = _semantic(model, rows, prompt.semantic.to(dev).expand(b * n, -1), seconds, opts, gens,
                     call)  # fmt: skip
     qc = model.coarse.layout.coarse_levels
@@ -329,8 +326,7 @@ def continue_codes(
                      call)  # fmt: skip
     if n > 1:
         t0 = time.perf_counter()
-        best = nearest_drafts(model, prompt, coarse[:, :, kc:], n)
-        coarse = coarse.view(b, n, *coarse.shape[1:])[torch.arange(b), best]
+        coarse = drafts.keep(coarse, nearest_drafts(model, prompt, coarse[:, :, kc:], n), n)
         call.timings.add("drafts", t0)
     new_fine = model._fine(coarse[:, :, kc:], opts, g, call)
     fine = torch.cat([known[qc:].expand(b, -1, -1), new_fine], dim=2)
@@ -345,19 +341,15 @@ def nearest_drafts(model: MusicLM, prompt: Prompt, new: Tensor, n: int) -> Tenso
     alone decode with the pitch (codec v2 keeps chroma r 0.93 at 4 levels,
     docs/codec.md), so the fine stage runs only for the draft kept."""
     from musiclm.analysis import mean_chroma
-    from musiclm.songs import decode
 
     sr = model.sample_rate
     ref = mean_chroma(prompt.audio[-round(DRAFT_KEY_S * sr) :], sr)
     span = new[:, :, : round(DRAFT_SCORE_S * model.coarse.layout.acoustic_rate)]
-    r = []
-    with warnings.catch_warnings():  # a silent draft has no correlation: it loses
-        warnings.simplefilter("ignore")
-        for codes in span:  # one draft at a time, in chunks (songs.decode): flat memory
-            y = decode(model.codec, codes).float().cpu().numpy()
-            r.append(np.corrcoef(ref, mean_chroma(y, sr))[0, 1])
-    r = np.nan_to_num(np.asarray(r, np.float64), nan=-2.0).reshape(-1, n)
-    return torch.from_numpy(r.argmax(axis=1))
+
+    def nearest(chroma: np.ndarray) -> float:
+        return float(np.corrcoef(ref, chroma)[0, 1])
+
+    return drafts.best(drafts.chroma_scores(model.codec, span, [nearest] * len(span)), n)
 
 
 def _semantic(model: MusicLM, conds, known: Tensor, seconds, opts, g, call) -> Tensor:

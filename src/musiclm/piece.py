@@ -39,7 +39,7 @@ def settings(
 ) -> dict:
     """The sidecar's account of piece ``i`` of ``made`` (:meth:`MusicLM.run`'s result):
     its text, seed, length and sampling settings as used (temperatures resolved, pitch
-    guidance), its tempo and key, form plan and ending, where its melody came from, the
+    guidance, drafts), its tempo and key, form plan and ending, where its melody came from, the
     recording it continues (``prompt``) and a story's parts; ``wall``: seconds it took."""
     from musiclm.ending import kind
     from musiclm.form import form_dicts
@@ -53,9 +53,11 @@ def settings(
         "batch": len(made.conditions), "form": form_dicts(cond.form),
         "melody": melody_source(cond, melody, prompt),
         "ending": kind(cond.form) if opts.ending else None,
+        # drafts drawn, one kept (musiclm.drafts): a piece with no key to fit keeps its one
+        "drafts": opts.drafts or 1 if prompt is not None or cond.key is not None else 1,
     }  # fmt: skip
     if prompt is not None:
-        out |= {"continue": prompt.describe(), "drafts": opts.drafts_for_continuation()}
+        out |= {"continue": prompt.describe()}
     if made.story:
         out |= {"story": [p.to_dict() for p in made.story],
                 "story_contrast": opts.story_contrast}  # fmt: skip

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from musiclm import songs, windows
+from musiclm import drafts, songs, windows
 from musiclm.conditions import Conditions, Section, check_key, parse
 from musiclm.devices import generator
 from musiclm.errors import UserError
@@ -112,6 +112,14 @@ STORY_CONTRAST = 8.0
 # (GenerationOptions.drafts): on 48 held-out 10 s prompts chroma r >= 0.7 on 67 % with 2,
 # 77 % with 4, at RTF 0.54 -> 0.77 (idle, 2 threads; docs/continuation.md)
 CONTINUE_DRAFTS = 4
+# drafts of each coarse window of a piece from text, the one that fits the piece's key
+# best kept (GenerationOptions.drafts, musiclm.drafts): 4 took the eval prompts' key
+# strength 0.633 -> 0.711 and 28 held-out captions' key 17 -> 22 right (docs/model.md,
+# "Drafts"); pieces longer than LONG_PIECE_S take LONG_DRAFTS: a 300 s piece on one
+# thread ran at RTF 0.43 / 0.72 / 0.98 with 1 / 2 / 4 (key strength 0.74 / 0.84 / 0.85)
+TEXT_DRAFTS = 4
+LONG_DRAFTS = 2
+LONG_PIECE_S = 60.0
 MAX_DRAFTS = 8
 # guidance toward the melody and key for pieces given a melody (GenerationOptions.pitch_cfg):
 # with the semantic stage free of the melody, 1 raised the chroma cosine 0.569 -> 0.658 at
@@ -141,9 +149,12 @@ class GenerationOptions:
     # guidance's unconditional pass keeps the melody (text and MuLan dropped only), so
     # guidance pushes toward the text's style rather than toward text and melody together
     guide_keeps_melody: bool = False
-    # continuations: drafts of the added seconds (semantic and coarse stages), the one
-    # whose mean chroma is nearest the prompt's kept (continuation.nearest_drafts);
-    # None: CONTINUE_DRAFTS; 1: one draft, faster
+    # drafts the coarse stage samples side by side, one kept (musiclm.drafts): for pieces
+    # from text, of each coarse window, the one that fits the piece's key best (None:
+    # TEXT_DRAFTS, LONG_DRAFTS past LONG_PIECE_S); for continuations, of the added
+    # seconds (the semantic stage too), the one whose mean chroma is nearest the
+    # prompt's (None: CONTINUE_DRAFTS). Pieces given a melody take one unless asked.
+    # 1: one draft, faster
     drafts: int | None = None
     # the semantic stage reads a melody the user gives (--melody) too; False: the coarse
     # stage alone follows it and the semantic stage the text, which keeps the text's style
@@ -194,17 +205,25 @@ class GenerationOptions:
         ):
             raise bad("story_keep must be None or seconds in [0, 60]")
 
-    def resolved(self, follows_audio: bool = False, melody: bool = False) -> GenerationOptions:
-        """These options with their temperatures and pitch guidance set: as given, else
-        the defaults for pieces from text, or for pieces that follow given audio (a
-        melody to arrange, a prompt to continue); ``melody``: a melody was given."""
+    def resolved(
+        self, follows_audio: bool = False, melody: bool = False, seconds: float | None = None
+    ) -> GenerationOptions:
+        """These options with their temperatures, pitch guidance and drafts set: as given,
+        else the defaults for pieces from text, or for pieces that follow given audio (a
+        melody to arrange, a prompt to continue); ``melody``: a melody was given;
+        ``seconds``: the piece's length (longer pieces from text take fewer drafts)."""
         temperature = self.temperature
         if temperature is None:
             temperature = AUDIO_TEMPERATURE if follows_audio else TEXT_TEMPERATURE
         pitch = self.pitch_cfg
         if pitch is None:
             pitch = MELODY_PITCH_CFG if melody else 0.0
-        return dataclasses.replace(self, temperature=temperature, pitch_cfg=pitch)
+        drafts = self.drafts
+        if drafts is None:
+            long = seconds is not None and seconds > LONG_PIECE_S
+            drafts = (1 if melody else CONTINUE_DRAFTS if follows_audio
+                      else LONG_DRAFTS if long else TEXT_DRAFTS)  # fmt: skip
+        return dataclasses.replace(self, temperature=temperature, pitch_cfg=pitch, drafts=drafts)
 
     @property
     def pitch_weight(self) -> float:
@@ -599,7 +618,8 @@ class MusicLM:
         dev = self.device
         # a melody given (with_melody) rather than planned (with_tunes, below), or a prompt
         given = continue_from is not None or any(c.melody is not None for c in conds)
-        options = options.resolved(follows_audio=given, melody=any(c.given_melody for c in conds))
+        options = options.resolved(follows_audio=given, melody=any(c.given_melody for c in conds),
+                                   seconds=seconds)  # fmt: skip
         seeds = self._seeds(seed, len(conds))
         g = [generator(dev, s) for s in seeds]
         conds = self.with_forms(conds, seconds, seeds)
@@ -841,8 +861,9 @@ class MusicLM:
         sem_window = round(st.config.window_seconds * sem_rate)
         total = windows.frames(seconds, rate)
         wins = self._stitched_windows(total, overlap, timeline.breaks(rate))
-        inputs = self._part_inputs(st, timeline)
-        parts = []
+        n, gens = self._drafts(timeline, opts, g)
+        inputs = self._part_inputs(st, timeline, n)
+        parts, scoring = [], 0.0
         for w in wins:
             first = round(w.start * sem_rate / rate)
             context = sem[:, first : first + sem_window]
@@ -850,9 +871,12 @@ class MusicLM:
                 pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
                 context = torch.cat([context, pad], dim=1)
             window = Window(w.start / rate, seconds, st.steps_for(w.frames), context)
-            at = inputs[timeline.part_at(w.fade_in, rate)]
-            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
-        call.timings.add("coarse", t0)
+            k = timeline.part_at(w.fade_in, rate)
+            codes, took = self._coarse_window(inputs[k], timeline.parts[k], window, w.frames,
+                                              opts, gens, n, call)  # fmt: skip
+            parts.append(codes)
+            scoring += took
+        call.timings.add("coarse", t0 + scoring)
         coarse = torch.cat(parts, dim=2)  # the windows end to end, overlaps twice
         codes = torch.cat([coarse, self._fine(coarse, opts, g, call)], dim=1)
         t0 = time.perf_counter()
@@ -866,11 +890,44 @@ class MusicLM:
         call.timings.add("decode", t0)
         return out
 
-    def _part_inputs(self, stage: StageLM, timeline: songs.Timeline) -> list[StageInputs]:
+    def _part_inputs(
+        self, stage: StageLM, timeline: songs.Timeline, drafts_per_piece: int = 1
+    ) -> list[StageInputs]:
         """Each story part's stage inputs (one part for a piece that is no story), with
-        its neighbouring parts' conditions to contrast with."""
-        return [StageInputs(stage.layout, p, self.device, timeline.neighbours(k))
+        its neighbouring parts' conditions to contrast with; each piece's row
+        ``drafts_per_piece`` times in a row (musiclm.drafts)."""
+        n = drafts_per_piece
+
+        def rows(p):
+            return tuple(c for c in p for _ in range(n))
+
+        return [StageInputs(stage.layout, rows(p), self.device,
+                            tuple(rows(o) for o in timeline.neighbours(k)))
                 for k, p in enumerate(timeline.parts)]  # fmt: skip
+
+    def _drafts(self, timeline: songs.Timeline, opts: GenerationOptions, g):
+        """Drafts per piece of each coarse window (``opts.drafts``; one when no piece has
+        a key to fit), and every draft's generator (musiclm.drafts.generators)."""
+        keyed = any(c.key is not None for p in timeline.parts for c in p)
+        n = (opts.drafts or 1) if keyed else 1
+        return n, (drafts.generators(g, n, self.device) if n > 1 else g)
+
+    def _coarse_window(self, inputs: StageInputs, conds: Sequence[Conditions], window: Window,
+                       frames: int, opts: GenerationOptions, gens, n: int,
+                       call: _Call) -> tuple[torch.Tensor, float]:  # fmt: skip
+        """One coarse window of every piece, and the seconds spent choosing among drafts:
+        with ``n`` drafts a piece, they are sampled side by side and the one whose
+        coarse codes decode nearest its key (``conds``' key, :func:`drafts.key_fits`)
+        is kept; a piece without a key keeps its first."""
+        if n == 1:
+            return self._sample(self.coarse, "coarse", 1, inputs, window, frames, opts, gens,
+                                call), 0.0  # fmt: skip
+        window = dataclasses.replace(window, context=drafts.repeat_rows(window.context, n))
+        codes = self._sample(self.coarse, "coarse", 1, inputs, window, frames, opts, gens, call)
+        t0 = time.perf_counter()
+        scores = drafts.key_fits(self.codec, codes, [c.key for c in conds for _ in range(n)])
+        call.timings.add("drafts", t0)
+        return drafts.keep(codes, drafts.best(scores, n), n), time.perf_counter() - t0
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
@@ -942,18 +999,22 @@ class MusicLM:
         st = self.coarse
         rate = st.layout.acoustic_rate
         sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
-        inputs = self._part_inputs(st, timeline)
-        parts, done = [], 0
+        n, gens = self._drafts(timeline, opts, g)
+        inputs = self._part_inputs(st, timeline, n)
+        parts, done, scoring = [], 0, 0.0
         for w in self._coarse_windows(windows.frames(seconds, rate), timeline.breaks(rate)):
             context = sem[:, w.semantic : w.semantic + sem_window]
             if context.shape[1] < sem_window:  # the last window: pad with its own end
                 pad = context[:, -1:].expand(-1, sem_window - context.shape[1])
                 context = torch.cat([context, pad], dim=1)
             window = Window(w.start_s, seconds, st.steps_for(w.frames), context)
-            at = inputs[timeline.part_at(done, rate)]
-            parts.append(self._sample(st, "coarse", 1, at, window, w.frames, opts, g, call))
+            k = timeline.part_at(done, rate)
+            codes, took = self._coarse_window(inputs[k], timeline.parts[k], window, w.frames,
+                                              opts, gens, n, call)  # fmt: skip
+            parts.append(codes)
+            scoring += took
             done += w.frames
-        call.timings.add("coarse", t0)
+        call.timings.add("coarse", t0 + scoring)
         return torch.cat(parts, dim=2)
 
     def _fine(self, coarse, opts, g, call: _Call | None = None) -> torch.Tensor:

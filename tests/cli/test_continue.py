@@ -88,7 +88,7 @@ def test_bad_continue_is_one_line_and_writes_nothing(model_dir, tmp_path, capsys
     assert_refused(code, capsys, out, needle)
 
 
-def test_drafts_go_with_continue_and_are_checked(model_dir, tmp_path, capsys):
+def test_drafts_are_checked_and_taken_with_or_without_continue(model_dir, tmp_path, capsys):
     prompt = _clip(tmp_path / "take.wav")
     out = tmp_path / "out"
     out.mkdir()
@@ -99,7 +99,7 @@ def test_drafts_go_with_continue_and_are_checked(model_dir, tmp_path, capsys):
         (out / "bad").mkdir(exist_ok=True)
         code = main([*one, *bad, "-o", str(out / "bad" / "x.wav")])
         assert_refused(code, capsys, out / "bad", needle)
-    (out / "text").mkdir()
-    code = main(["generate", "calm piano", "--drafts", "2", "-o", str(out / "text" / "x.wav"),
-                 "-m", str(model_dir), "-q"])  # fmt: skip
-    assert_refused(code, capsys, out / "text", "--continue")
+    code = main(["generate", "calm piano in A minor", "--drafts", "2", "-o",
+                 str(out / "text.wav"), "-m", str(model_dir), "-q", "--seconds", "2"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((out / "text.json").read_text())["drafts"] == 2

@@ -145,14 +145,15 @@ def test_evaluate_several_samples_per_prompt(eval_corpus, tmp_path):
         evaluate(model, prompts, corpus=eval_corpus, heldout=eval_corpus, samples=0)
 
 
-def test_keyed_captions_take_the_first_major_or_minor_clips(tmp_path):
+def test_keyed_captions_take_major_or_minor_clips_with_a_caption_stating_the_key(tmp_path):
     from musiclm.eval.music import keyed_captions
 
     rows = [{"key": "A", "mode": "minor", "captions": ["a, in A minor"]},
             {"key": "D", "mode": "dorian", "captions": ["d"]},
-            {"key": "F#", "mode": "major", "captions": ["f, in F# major", "other"]},
-            {"key": "C", "mode": "major", "captions": ["c"]}]  # fmt: skip
+            {"key": "G", "mode": "major", "captions": ["g, no key", "g, in E minor"]},
+            {"key": "F#", "mode": "major", "captions": ["f, no key", "f, in F# major"]},
+            {"key": "C", "mode": "major", "captions": ["c, in C major"]}]  # fmt: skip
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     picked, keys, texts = keyed_captions(tmp_path, 2)
-    assert [r["key"] for r in picked] == ["A", "F#"]
+    assert [r["key"] for r in picked] == ["A", "F#"]  # G: no caption states G major
     assert keys == ["A minor", "F# major"] and texts == ["a, in A minor", "f, in F# major"]

@@ -36,6 +36,9 @@ def evaluate(
         help="Guidance's unconditional pass keeps the melody "
         "(the tune): guidance then pushes toward the text alone.",
     ),
+    drafts: int = typer.Option(
+        None, "--drafts", help="Coarse drafts per window, one kept (as `generate --drafts`)."
+    ),
     batch: int = typer.Option(4, "--batch", "-b", help="Prompts generated together."),
     max_clips: int = typer.Option(1000, "--max-clips", help="Corpus clips embedded per corpus."),
     out: Path = typer.Option(Path("eval"), "--out", "-o", help="Folder: eval.md, eval.json, WAVs."),
@@ -62,8 +65,8 @@ def evaluate(
     checks.count("--batch", batch)
     checks.count("--max-clips", max_clips)
     temps = None if temperature is None else checks.temperatures("--temperature", temperature)
-    options = GenerationOptions(cfg=cfg, temperature=temps, tune=tune,
-                                guide_keeps_melody=guide_keeps_melody)  # fmt: skip
+    options = GenerationOptions(cfg=cfg, temperature=temps, tune=tune, drafts=drafts,
+                                guide_keeps_melody=guide_keeps_melody)  # checks them  # fmt: skip
     check_output_dir(out, what="--out folder", create=False)  # before generating anything
     items = read_prompts(prompts)
     net = MusicLM.from_pretrained(model, device=dev)

@@ -40,8 +40,10 @@ def generate(
     drafts: int = typer.Option(
         None,
         "--drafts",
-        help="With --continue: draft this many continuations and keep the one nearest "
-        "the prompt's key (default 4; 1 or 2 are faster; at most 8; docs/continuation.md).",
+        help="Drafts the coarse stage draws side by side, one kept: of each window of a "
+        "piece from text, the one that fits the piece's key best; with --continue, the "
+        "continuation nearest the prompt's key (default 4 for both; 1 with --melody; "
+        "1 is fastest; at most 8; docs/model.md, docs/continuation.md).",
     ),
     melody: Path = typer.Option(
         None,
@@ -176,8 +178,6 @@ def generate(
     names = captions or ["continuation"]  # with --continue and no caption: one piece
     checks.seed("--seed", seed, span=len(names))
     temps = None if temperature is None else checks.temperatures("--temperature", temperature)
-    if drafts is not None and continue_ is None:
-        raise UserError("--drafts goes with --continue (the drafts of a continuation)")
     options = GenerationOptions(cfg=cfg, temperature=temps, top_k=(top_k,) * 3,
                                 tune=tune, ending=ending, drafts=drafts)  # checks them  # fmt: skip
     if len(names) == 1 and output.suffix:

@@ -68,16 +68,25 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def keyed_captions(corpus, n: int) -> tuple[list[dict], list[str], list[str]]:
-    """The first ``n`` clips of an engine corpus whose key is major or minor: their
-    manifest rows, their keys as :func:`key_fit` names them, and their first captions
-    (which state the key) — the benchmarks' held-out prompts with a known key."""
+    """The first ``n`` clips of an engine corpus whose key is major or minor and one of
+    whose captions states that key: their manifest rows, their keys as :func:`key_fit`
+    names them, and that caption of each (the first that states the key) — the
+    benchmarks' held-out prompts with a known key. (Before 2026-12-07 the first caption
+    was taken, which left the key unstated for about half the clips.)"""
     import json
     from pathlib import Path
 
-    picked = []
+    from musiclm.theory import key_index, parse_key
+
+    picked, texts = [], []
     for line in (Path(corpus) / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        if r.get("mode") in ("major", "minor") and len(picked) < n:
+        if r.get("mode") not in ("major", "minor") or len(picked) >= n:
+            continue
+        want = key_index(r["key"], r["mode"])
+        stated = [c for c in r.get("captions", []) if parse_key(c) == want]
+        if stated:
             picked.append(r)
+            texts.append(stated[0])
     keys = [normalise_key(f"{r['key']} {r['mode']}") for r in picked]
-    return picked, keys, [r["captions"][0] for r in picked]
+    return picked, keys, texts
