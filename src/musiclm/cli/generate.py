@@ -42,8 +42,8 @@ def generate(
         "--drafts",
         help="Drafts the coarse stage draws side by side, one kept: of each window of a "
         "piece from text, the one that fits the piece's key best; with --continue, the "
-        "continuation nearest the prompt's key (default 4 for both; 1 with --melody; "
-        "1 is fastest; at most 8; docs/model.md, docs/continuation.md).",
+        "continuation nearest the prompt's key (default 4; 2 for text pieces past 60 s; "
+        "1 with --melody; 1 is fastest; at most 8; docs/model.md, docs/continuation.md).",
     ),
     melody: Path = typer.Option(
         None,
