@@ -924,10 +924,11 @@ class MusicLM:
                                 call), 0.0  # fmt: skip
         window = dataclasses.replace(window, context=drafts.repeat_rows(window.context, n))
         codes = self._sample(self.coarse, "coarse", 1, inputs, window, frames, opts, gens, call)
-        t0 = time.perf_counter()
+        before, t0 = call.timings.seconds.get("drafts", 0.0), time.perf_counter()
         scores = drafts.key_fits(self.codec, codes, [c.key for c in conds for _ in range(n)])
+        kept = drafts.keep(codes, drafts.best(scores, n), n)
         call.timings.add("drafts", t0)
-        return drafts.keep(codes, drafts.best(scores, n), n), time.perf_counter() - t0
+        return kept, call.timings.seconds["drafts"] - before
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
