@@ -73,6 +73,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rows", default="1,2,3,4,5,6", help="which rows, e.g. 1,5,6")
     ap.add_argument("--top-k", type=int, default=None, help="coarse top-k (0: all)")
+    ap.add_argument(
+        "--drafts",
+        type=int,
+        default=None,
+        help="coarse drafts per window, rows 5-6 (default: the pipeline's)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     picked, keys, texts = keyed_captions(args.heldout, args.n)
@@ -87,6 +93,8 @@ def main() -> None:
         opts = dataclasses.replace(opts, cfg=args.cfg)
     if args.pitch_cfg is not None:
         opts = dataclasses.replace(opts, pitch_cfg=args.pitch_cfg)
+    if args.drafts is not None:
+        opts = dataclasses.replace(opts, drafts=args.drafts)
     if args.top_k is not None:
         k = opts.top_k
         opts = dataclasses.replace(opts, top_k=(k[0], args.top_k, k[2]))
@@ -127,7 +135,7 @@ def main() -> None:
     print(f"## Key along the pipeline: {len(texts)} held-out clips (`{args.heldout}`), "
           f"{args.seconds:g} s, seed {args.seed}, {args.model or 'bundled'}, "
           f"temperatures {opts.temperature}, top-k {opts.top_k}, cfg {opts.cfg:g}, "
-          f"pitch cfg {opts.pitch_weight:g}\n")  # fmt: skip
+          f"pitch cfg {opts.pitch_weight:g}, drafts {opts.resolved().drafts}\n")  # fmt: skip
     print("| audio | key right | key strength (mean) | commonest key read |\n|---|---:|---:|---|")
     for name, pieces in rows:
         fits = [key_fit(p, sr) for p in pieces]
