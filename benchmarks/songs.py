@@ -280,7 +280,7 @@ def main() -> None:
     ap.add_argument("--engine-clips", type=int, default=None, help="default: --prompts")
     ap.add_argument("--drafts", type=int, default=None,
                     help="coarse drafts per window (GenerationOptions.drafts; default: the "
-                    "pipeline's, by length)")  # fmt: skip
+                    "pipeline's, by length); pieces are kept apart per setting")  # fmt: skip
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch threads per piece")
@@ -312,6 +312,8 @@ def main() -> None:
 
         base["temperature"] = list(checks.temperatures("--temperature", args.temperature))
         args.out = args.out / f"t{args.temperature.replace(',', '_')}"
+    if args.drafts is not None:  # pieces are kept apart per setting, as for temperatures
+        args.out = args.out / f"drafts{args.drafts}"
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = [base | {"text": text, "seconds": seconds, "seed": args.seed + i,
                     "out": str(args.out / f"p{i:02d}_{seconds:g}s")}
