@@ -16,13 +16,17 @@ if TYPE_CHECKING:
     from musiclm.pipeline import Generation
 
 
+PLANNED_TUNE = "planned tune"  # the sidecar's "melody" for a tune the model planned
+PROMPT_TUNE = "the prompt's tune"  # ... for a continuation prompt's own tune, carried on
+
+
 def melody_source(cond: Conditions, melody: str | None = None, prompt: Prompt | None = None):
     """What a piece's melody was: ``melody`` (the given file's name), a planned tune, the
     continuation prompt's own tune, or None."""
     if cond.melody is None:
         return None
     if cond.tune:
-        return "the prompt's tune" if prompt is not None else "planned tune"
+        return PROMPT_TUNE if prompt is not None else PLANNED_TUNE
     return None if melody is None else str(melody)
 
 
@@ -53,8 +57,8 @@ def settings(
         "batch": len(made.conditions), "form": form_dicts(cond.form),
         "melody": melody_source(cond, melody, prompt),
         "ending": kind(cond.form) if opts.ending else None,
-        # drafts drawn, one kept (musiclm.drafts): a piece with no key to fit keeps its one
-        "drafts": opts.drafts or 1 if prompt is not None or cond.key is not None else 1,
+        # drafts drawn, one kept (musiclm.drafts): a piece with no key to fit keeps its first
+        "drafts": opts.drafts if prompt is not None or cond.key is not None else 1,
     }  # fmt: skip
     if prompt is not None:
         out |= {"continue": prompt.describe()}

@@ -250,8 +250,11 @@ class Timings:
 
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def add(self, name: str, t0: float) -> None:
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+    def add(self, name: str, t0: float) -> float:
+        """Adds the seconds since ``t0`` to ``name``'s, and returns them."""
+        took = time.perf_counter() - t0
+        self.seconds[name] = self.seconds.get(name, 0.0) + took
+        return took
 
 
 class MusicLM:
@@ -650,6 +653,8 @@ class MusicLM:
                                       tuple((p.conditions,) for p in story))  # fmt: skip
         else:
             timeline = songs.Timeline.single(conds)
+        if prompt is None and not any(c.key is not None for p in timeline.parts for c in p):
+            options = dataclasses.replace(options, drafts=1)  # no key for a draft to fit
         n = round(seconds * self.sample_rate)
         out = np.zeros((len(conds), n), np.float32)
         if prompt is not None:
@@ -861,7 +866,7 @@ class MusicLM:
         sem_window = round(st.config.window_seconds * sem_rate)
         total = windows.frames(seconds, rate)
         wins = self._stitched_windows(total, overlap, timeline.breaks(rate))
-        n, gens = self._drafts(timeline, opts, g)
+        n, gens = self._drafts(opts, g)
         inputs = self._part_inputs(st, timeline, n)
         parts, scoring = [], 0.0
         for w in wins:
@@ -905,11 +910,10 @@ class MusicLM:
                             tuple(rows(o) for o in timeline.neighbours(k)))
                 for k, p in enumerate(timeline.parts)]  # fmt: skip
 
-    def _drafts(self, timeline: songs.Timeline, opts: GenerationOptions, g):
-        """Drafts per piece of each coarse window (``opts.drafts``; one when no piece has
-        a key to fit), and every draft's generator (musiclm.drafts.generators)."""
-        keyed = any(c.key is not None for p in timeline.parts for c in p)
-        n = (opts.drafts or 1) if keyed else 1
+    def _drafts(self, opts: GenerationOptions, g):
+        """Drafts per piece of each coarse window (``opts.drafts``, as :meth:`run` resolved
+        it: one when no piece has a key to fit), and every draft's generator."""
+        n = opts.drafts or 1
         return n, (drafts.generators(g, n, self.device) if n > 1 else g)
 
     def _coarse_window(self, inputs: StageInputs, conds: Sequence[Conditions], window: Window,
@@ -924,11 +928,10 @@ class MusicLM:
                                 call), 0.0  # fmt: skip
         window = dataclasses.replace(window, context=drafts.repeat_rows(window.context, n))
         codes = self._sample(self.coarse, "coarse", 1, inputs, window, frames, opts, gens, call)
-        before, t0 = call.timings.seconds.get("drafts", 0.0), time.perf_counter()
+        t0 = time.perf_counter()
         scores = drafts.key_fits(self.codec, codes, [c.key for c in conds for _ in range(n)])
         kept = drafts.keep(codes, drafts.best(scores, n), n)
-        call.timings.add("drafts", t0)
-        return kept, call.timings.seconds["drafts"] - before
+        return kept, call.timings.add("drafts", t0)
 
     def _sample(self, stage: StageLM, name: str, i: int, inputs: StageInputs, window: Window,
                 frames: int, opts: GenerationOptions, g, call: _Call, prompt=None):  # fmt: skip
@@ -1000,7 +1003,7 @@ class MusicLM:
         st = self.coarse
         rate = st.layout.acoustic_rate
         sem_window = round(st.config.window_seconds * st.layout.semantic_rate)
-        n, gens = self._drafts(timeline, opts, g)
+        n, gens = self._drafts(opts, g)
         inputs = self._part_inputs(st, timeline, n)
         parts, done, scoring = [], 0, 0.0
         for w in self._coarse_windows(windows.frames(seconds, rate), timeline.breaks(rate)):

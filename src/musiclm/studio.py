@@ -36,6 +36,7 @@ from pathlib import Path
 
 from musiclm.errors import UserError
 from musiclm.form import parse_form
+from musiclm.piece import PLANNED_TUNE, PROMPT_TUNE
 from musiclm.pipeline import MAX_CFG, MAX_SECONDS, MIN_SECONDS, GenerationOptions, MusicLM
 
 # ../shared/prompts/seed_prompts.txt, the project's seed prompts
@@ -315,7 +316,7 @@ def build_app(model: MusicLM, out_dir: str | os.PathLike, model_name: str = "bun
                     what = s["prompt"] or "(no prompt)"
                     if s.get("story"):
                         what = " → ".join(f"{p['start']:g} s: {p['text']}" for p in s["story"])
-                    if s.get("melody") not in (None, "planned tune", "the prompt's tune"):
+                    if s.get("melody") not in (None, PLANNED_TUNE, PROMPT_TUNE):
                         what += f" — arranging {s['melody']}"
                     if s.get("continue"):
                         what += f" — continuing {Path(s['continue']['file']).name}"
