@@ -11,7 +11,7 @@ DEMO   ?= out/demo_corpus
 SEED_PROMPTS ?= ../shared/prompts/seed_prompts.txt
 
 .SECONDARY:  # the targets below are steps, not files to clean up
-.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 codec-v2-decoder mulan semantic codec-bench \
+.PHONY: setup demo corpus-demo test test-fast lint bench melodies corpus codec codec-v2 codec-v2-decoder vocoder mulan semantic codec-bench \
 	corpus-more seed-corpus tokens v1-stages stage-semantic stage-coarse stage-fine stages model model-bench clean \
 	corpus-melody corpus-songs tokens-mf stage-semantic-mf stage-coarse-mf stages-mf timing-bench
 
@@ -83,6 +83,15 @@ codec-v2-decoder: $(if $(filter out/codec_v2/final,$(V2_INIT)),codec-v2,corpus)
 	$(BIN)/musiclm codec train --init-from $(V2_INIT) --decoder-only --data out/codec_corpus \
 		--val out/codec_val --out out/codec_v2_dec --steps 3600 -b 16 --seconds 2 --lr 3e-4 \
 		--seed 0 $$(test -d out/codec_v2_dec && echo --resume) --export out/codec_v2_dec/final --fp16
+
+# Candidate (b) of codec v2: a learned vocoder after the frozen v2 decoder (docs/codec.md),
+# HiFi-GAN losses; the CPU run measured there. Score it with
+# `python benchmarks/codec_quality.py --model v2 --vocoder cpu=out/vocoder_cpu/final`.
+VOCODER_STEPS ?= 3300
+vocoder: corpus
+	$(BIN)/musiclm codec train-vocoder --codec v2 --data out/codec_corpus --val out/codec_val \
+		--out out/vocoder_cpu --steps $(VOCODER_STEPS) --disc-start 1500 -b 8 --seconds 1 --seed 0 \
+		$$(test -d out/vocoder_cpu && echo --resume) --export out/vocoder_cpu/final
 
 # Retrain the tiny MuLan (frozen MiniLM text tower + our audio tower) the same way.
 MULAN_STEPS ?= 700

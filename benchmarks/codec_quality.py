@@ -12,7 +12,7 @@ the codec's STFT: what phase recovery alone costs. Then encode and decode speed 
 factors, phase recovery included) and peak RSS.
 
     python benchmarks/codec_quality.py [--model DIR ...] [--clips 24] [--seconds 5]
-        [--no-notes] [--spectrograms docs/codec_spectrograms]
+        [--vocoder NAME=DIR ...] [--no-notes] [--spectrograms docs/codec_spectrograms]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from musiclm.codec.model import Codec
+from musiclm.codec.vocoder import VocodedCodec, Vocoder
 from musiclm.data.manifest import read_manifest, resolve
 from musiclm.data.synth.engine import SynthConfig, synth_corpus
 from musiclm.eval.codec import OPUS_KBPS, evaluate, metrics, opus_round_trip, table
@@ -43,6 +44,11 @@ def main() -> None:
     ap.add_argument(
         "--model", action="append", default=None,
         help="codec folder, repeatable; NAME=DIR names its rows (default: the bundled codec)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--vocoder", action="append", default=[],
+        help="NAME=DIR: a learned vocoder (`musiclm codec train-vocoder`) decoding the first "
+        "--model's codes instead of Griffin-Lim, scored as a codec of its own (repeatable)",
     )  # fmt: skip
     ap.add_argument("--clips", type=int, default=24)
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -64,6 +70,10 @@ def main() -> None:
     for spec in args.model or [None]:
         name, _, path = spec.rpartition("=") if spec else ("bundled", "", None)
         codecs[name or Path(path).name] = Codec.from_pretrained(path)
+    first = next(iter(codecs.values()))
+    for spec in args.vocoder:
+        name, _, path = spec.rpartition("=")
+        codecs[name or Path(path).name] = VocodedCodec(first, Vocoder.from_pretrained(path))
     sr = next(iter(codecs.values())).sample_rate
     with tempfile.TemporaryDirectory() as tmpdir:
         data = args.data or Path(tmpdir) / "heldout"
@@ -88,7 +98,7 @@ def main() -> None:
         rows = evaluate(
             codec, clips, opus=i == 0, opus_kbps=OPUS_KBPS, notes=notes, original=i == 0
         )
-        if codec.config.family == "spectral":
+        if isinstance(codec, Codec) and codec.config.family == "spectral":
             rows |= _ceiling(codec, clips)
         print(f"### {name}: {codec.version}, {codec.config.family}, "
               f"{sum(p.numel() for p in codec.parameters()) / 1e6:.1f}M parameters\n")  # fmt: skip

@@ -214,3 +214,34 @@ def test_decoder_only_needs_a_codec_to_start_from(corpus, tmp_path, capsys):
     assert "--init-from" in err and "Traceback" not in err
     assert _train(corpus, tmp_path / "y", "--init-from", str(tmp_path / "nope")) != 0
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_train_vocoder_plays_the_frozen_codec(corpus, tmp_path, capsys):
+    """`codec train-vocoder` trains a vocoder for a spectral codec and exports it; the
+    exported vocoder decodes that codec's codes; a frame codec is refused in one line."""
+    from musiclm.codec.model import Codec
+    from musiclm.codec.vocoder import VocodedCodec, Vocoder
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _train(corpus, tmp_path / "base", "--config", "debug-spectral") == 0
+        base = tmp_path / "base" / "final"
+        args = ["codec", "train-vocoder", "--codec", str(base), "--data", str(corpus),
+                "--out", str(tmp_path / "voc"), "--steps", "3", "--disc-start", "1",
+                "--batch-size", "2", "--seconds", "0.5", "--device", "cpu"]  # fmt: skip
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    voc = VocodedCodec(
+        Codec.from_pretrained(base), Vocoder.from_pretrained(tmp_path / "voc" / "final")
+    )
+    y = np.sin(2 * np.pi * 220 * np.arange(8000) / 8000).astype(np.float32)
+    out = voc.decode(voc.encode(y, 8000))
+    assert out.shape == (8000,) and np.isfinite(out).all()
+    assert _train(corpus, tmp_path / "frame", "--config", "debug") == 0
+    capsys.readouterr()
+    code = main(["codec", "train-vocoder", "--codec", str(tmp_path / "frame" / "final"),
+                 "--data", str(corpus), "--out", str(tmp_path / "v2"), "--steps", "1"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and "spectral" in err and "Traceback" not in err

@@ -98,6 +98,57 @@ def train(
     typer.echo(f"trained {result.step} steps; codec -> {final}")
 
 
+@app.command("train-vocoder")
+def train_vocoder(
+    data: Path = typer.Option(..., "--data", help="Training corpus (folder with manifest.jsonl)."),
+    codec: str = typer.Option(
+        "v2", "--codec", help="The frozen spectral codec whose decoded magnitudes it plays."
+    ),
+    out: Path = typer.Option(
+        Path("runs/vocoder"), "--out", "-o", help="Run folder (checkpoints, logs)."
+    ),
+    val: Path = typer.Option(None, "--val", help="Held-out corpus for validation."),
+    steps: int = typer.Option(4000, "--steps", help="Optimizer steps."),
+    disc_start: int = typer.Option(
+        1000, "--disc-start", help="Steps of mel loss alone before the discriminators join."
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", help="Crops per step (per process)."),
+    seconds: float = typer.Option(1.0, "--seconds", help="Crop length in seconds."),
+    lr: float = typer.Option(2e-4, "--lr", help="Peak learning rate (HiFi-GAN's 2e-4)."),
+    seed: int = typer.Option(0, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out exactly."),
+    export: Path = typer.Option(None, "--export", help="Also write the final weights here."),
+    fp16: bool = typer.Option(False, "--fp16", help="Export fp16 weights (half the size)."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU if any), cpu, cuda or mps."),
+) -> None:
+    """Train a learned vocoder for the spectral codec (v2): its decoded magnitudes in,
+    audio out, instead of Griffin-Lim (candidate b of docs/codec.md).
+
+    HiFi-GAN's losses (mel L1, multi-period + multi-resolution discriminators, feature
+    matching) on a Vocos-shaped network; the codec stays frozen, so its codes and every
+    token keep their meaning. A GPU is what this wants; on a CPU a step with the
+    discriminators takes seconds. Kill it and rerun with --resume to continue. Score it
+    with `python benchmarks/codec_quality.py --model v2 --vocoder NAME=FOLDER`.
+    """
+    from musiclm.codec.vocoder_train import VocoderLossConfig, VocoderTask
+    from musiclm.devices import trainer_device
+    from musiclm.io import check_output_dir
+    from musiclm.training import TrainConfig, Trainer
+
+    dev = trainer_device(device)
+    final = export or out / "final"
+    check_output_dir(final, what="--export folder", create=False)
+    losses = VocoderLossConfig(disc_start=disc_start, crop_seconds=seconds)
+    task = VocoderTask(codec, data, val=val, losses=losses, seed=seed)
+    cfg = TrainConfig.for_run(
+        steps, out_dir=out, every=500, batch_size=batch_size, lr=lr, seed=seed, grad_clip=10.0
+    )
+    trainer = Trainer(task, cfg, device=dev)
+    result = trainer.fit(resume=resume)
+    trainer.model["vocoder"].save_pretrained(final, fp16=fp16)
+    typer.echo(f"trained {result.step} steps; vocoder -> {final}")
+
+
 @app.command()
 def encode(
     audio: Path = typer.Argument(..., help="Audio file (any rate, any channels)."),

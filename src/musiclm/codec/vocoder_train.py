@@ -1,0 +1,148 @@
+"""Training the vocoder (:mod:`musiclm.codec.vocoder`) with the shared trainer.
+
+The codec is frozen: every crop is encoded, quantised at a random number of levels (4 to
+all, so the coarse-only and full decodes are both served) and decoded to log |X|, which
+the vocoder turns into audio. Losses as HiFi-GAN (arXiv 2010.05646 §2.3): multi-scale
+log-mel L1 (weight 45), hinge adversarial loss from multi-period + multi-resolution
+discriminators and feature matching (weight 2), the discriminators joining after
+``disc_start`` steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from musiclm.codec.discriminator import (
+    VocoderDiscriminator,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+from musiclm.codec.losses import MelLoss, spectral_convergence
+from musiclm.codec.model import Codec
+from musiclm.codec.vocoder import Vocoder, VocoderConfig
+from musiclm.data.dataset import ClipDataset
+from musiclm.errors import UserError
+from musiclm.training import TrainConfig, TrainTask
+from musiclm.training.task import adamw
+
+MIN_LEVELS = 4  # the coarse levels: the fewest a piece is ever decoded from
+
+
+@dataclass(frozen=True)
+class VocoderLossConfig:
+    mel: float = 45.0
+    adv: float = 1.0
+    feature: float = 2.0
+    # mel loss alone first: the discriminators cost ~4x a step on the CPU, and the
+    # zero-initialised head already plays sensible audio for them to judge
+    disc_start: int = 1000
+    crop_seconds: float = 1.0
+
+
+class VocoderTask(TrainTask):
+    """Crops of a corpus -> the frozen codec's decoded log |X| -> the vocoder -> losses."""
+
+    def __init__(
+        self,
+        codec: str | Path,
+        data: str | Path,
+        *,
+        val: str | Path | None = None,
+        config: VocoderConfig | None = None,
+        losses: VocoderLossConfig = VocoderLossConfig(),
+        seed: int = 0,
+    ):
+        self.codec_path, self.data, self.val, self.losses, self.seed = (
+            str(codec),
+            data,
+            val,
+            losses,
+            seed,
+        )
+        self.codec = Codec.from_pretrained(codec).eval()
+        if self.codec.config.family != "spectral":
+            raise UserError(f"--codec {codec}: a vocoder is for the spectral codec (v2)")
+        for p in self.codec.parameters():
+            p.requires_grad_(False)
+        c = self.codec.config
+        self.config = config or VocoderConfig(
+            codec_version=self.codec.version, sample_rate=c.sample_rate, n_fft=c.n_fft,
+            hop_length=c.hop_length,
+        )  # fmt: skip
+        hop_s = c.hop_length / c.sample_rate
+        if abs(losses.crop_seconds / hop_s - round(losses.crop_seconds / hop_s)) > 1e-6:
+            raise UserError(f"the crop must be whole codec frames ({hop_s * 1000:g} ms)")
+        self.mel = MelLoss(c.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
+
+    def _dataset(self, manifest, train: bool) -> ClipDataset:
+        return ClipDataset(
+            manifest, sample_rate=self.config.sample_rate, seconds=self.losses.crop_seconds,
+            random_crop=train, seed=self.seed,
+        )  # fmt: skip
+
+    def train_dataset(self) -> ClipDataset:
+        return self._dataset(self.data, True)
+
+    def val_dataset(self) -> ClipDataset | None:
+        return self._dataset(self.val, False) if self.val else None
+
+    def collate(self, items: list[dict[str, Any]]) -> torch.Tensor:
+        return torch.stack([it["audio"] for it in items])
+
+    def model_config(self) -> dict[str, Any]:
+        return {"vocoder": self.config.to_dict(), "losses": asdict(self.losses),
+                "codec": self.codec_path}  # fmt: skip
+
+    def build_model(self) -> dict[str, nn.Module]:
+        return {"disc": VocoderDiscriminator(), "vocoder": Vocoder(self.config)}
+
+    def optimizers(self, model, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        return {
+            "disc": adamw(model["disc"].parameters(), config),
+            "vocoder": adamw(model["vocoder"].parameters(), config),
+        }
+
+    @torch.no_grad()
+    def decoded(self, audio: torch.Tensor, levels: int | None = None) -> torch.Tensor:
+        """The frozen codec's decoded log |X| of a batch of crops, at ``levels`` levels
+        (None: a random number from :data:`MIN_LEVELS` to all)."""
+        codec = self.codec.to(audio.device)
+        if levels is None:
+            levels = int(torch.randint(min(MIN_LEVELS, codec.levels), codec.levels + 1, (1,)))
+        codes = codec.batch_encode(audio, levels)
+        return codec.decoder.predict(codec.quantizer.decode(codes))
+
+    def loss(self, model, batch: torch.Tensor, step: int, optimizer: str = "vocoder"):
+        gan = step >= self.losses.disc_start
+        if optimizer == "disc":
+            if not gan:
+                return None, {}
+            with torch.no_grad():
+                fake = model["vocoder"](self.decoded(batch))
+            real_out, fake_out = model["disc"](batch), model["disc"](fake)
+            d = discriminator_loss(real_out.logits, fake_out.logits)
+            return d, {"disc": d.item()}
+        est = model["vocoder"](self.decoded(batch))
+        mel = self.mel(est, batch)
+        loss = self.losses.mel * mel
+        metrics = {"mel": mel.item()}
+        if gan:
+            fake_out = model["disc"](est)
+            with torch.no_grad():
+                real_out = model["disc"](batch)
+            adv = generator_adversarial_loss(fake_out.logits)
+            fm = feature_matching_loss(real_out.features, fake_out.features)
+            loss = loss + self.losses.adv * adv + self.losses.feature * fm
+            metrics |= {"adv": adv.item(), "fm": fm.item()}
+        return loss, metrics
+
+    def val_metrics(self, model, batch: torch.Tensor, step: int) -> dict[str, float]:
+        est = model["vocoder"](self.decoded(batch, levels=self.codec.levels))
+        sc = [spectral_convergence(r, e) for r, e in zip(batch, est)]
+        return {"mel": self.mel(est, batch).item(), "sc": sum(sc) / len(sc)}
