@@ -87,10 +87,10 @@ codec-v2-decoder: $(if $(filter out/codec_v2/final,$(V2_INIT)),codec-v2,corpus)
 # Candidate (b) of codec v2: a learned vocoder after the frozen v2 decoder (docs/codec.md),
 # HiFi-GAN losses; the CPU run measured there. Score it with
 # `python benchmarks/codec_quality.py --model v2 --vocoder cpu=out/vocoder_cpu/final`.
-VOCODER_STEPS ?= 3300
+VOCODER_STEPS ?= 1000
 vocoder: corpus
 	$(BIN)/musiclm codec train-vocoder --codec v2 --data out/codec_corpus --val out/codec_val \
-		--out out/vocoder_cpu --steps $(VOCODER_STEPS) --disc-start 1500 -b 8 --seconds 1 --seed 0 \
+		--out out/vocoder_cpu --steps $(VOCODER_STEPS) -b 8 --seconds 1 --seed 0 \
 		$$(test -d out/vocoder_cpu && echo --resume) --export out/vocoder_cpu/final
 
 # Retrain the tiny MuLan (frozen MiniLM text tower + our audio tower) the same way.

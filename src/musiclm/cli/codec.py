@@ -110,7 +110,9 @@ def train_vocoder(
     val: Path = typer.Option(None, "--val", help="Held-out corpus for validation."),
     steps: int = typer.Option(4000, "--steps", help="Optimizer steps."),
     disc_start: int = typer.Option(
-        1000, "--disc-start", help="Steps of mel loss alone before the discriminators join."
+        0,
+        "--disc-start",
+        help="Steps of reconstruction losses alone before the discriminators join.",
     ),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Crops per step (per process)."),
     seconds: float = typer.Option(1.0, "--seconds", help="Crop length in seconds."),
