@@ -50,7 +50,41 @@ class CodecLossConfig:
     spectral_sc: float = 1.0
 
 
-class CodecTask(TrainTask):
+class AudioCropTask(TrainTask):
+    """A task trained on crops of a corpus' audio (the codec, its vocoder): the subclass
+    sets ``config`` (with ``sample_rate``), ``data``, ``val``, ``seed`` and ``losses``
+    (with ``crop_seconds``)."""
+
+    def _dataset(self, manifest, train: bool) -> ClipDataset:
+        return ClipDataset(
+            manifest,
+            sample_rate=self.config.sample_rate,
+            seconds=self.losses.crop_seconds,
+            random_crop=train,
+            seed=self.seed,
+        )
+
+    def train_dataset(self) -> ClipDataset:
+        return self._dataset(self.data, True)
+
+    def val_dataset(self) -> ClipDataset | None:
+        return self._dataset(self.val, False) if self.val else None
+
+    def collate(self, items: list[dict[str, Any]]) -> torch.Tensor:
+        return torch.stack([it["audio"] for it in items])  # (B, T); captions are not needed
+
+
+def adversarial_terms(disc: nn.Module, real: torch.Tensor, est: torch.Tensor):
+    """The generator's hinge loss and feature matching against ``disc`` for the audio
+    ``est`` (with gradients) and its target ``real``."""
+    fake_out = disc(est)
+    with torch.no_grad():
+        real_out = disc(real)
+    adv = generator_adversarial_loss(fake_out.logits)
+    return adv, feature_matching_loss(real_out.features, fake_out.features)
+
+
+class CodecTask(AudioCropTask):
     """The codec as a :class:`TrainTask`: crops of a corpus in, reconstruction losses out."""
 
     def __init__(
@@ -75,24 +109,6 @@ class CodecTask(TrainTask):
         self.init_from, self.decoder_only = init_from, decoder_only
         self.stft = MultiResolutionSTFTLoss(complex_weight=losses.complex)
         self.mel = MelLoss(config.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
-
-    def _dataset(self, manifest, train: bool) -> ClipDataset:
-        return ClipDataset(
-            manifest,
-            sample_rate=self.config.sample_rate,
-            seconds=self.losses.crop_seconds,
-            random_crop=train,
-            seed=self.seed,
-        )
-
-    def train_dataset(self) -> ClipDataset:
-        return self._dataset(self.data, True)
-
-    def val_dataset(self) -> ClipDataset | None:
-        return self._dataset(self.val, False) if self.val else None
-
-    def collate(self, items: list[dict[str, Any]]) -> torch.Tensor:
-        return torch.stack([it["audio"] for it in items])  # (B, T); captions are not needed
 
     def model_config(self) -> dict[str, Any]:
         out = {"codec": self.config.to_dict(), "losses": asdict(self.losses)}
@@ -202,11 +218,7 @@ class CodecTask(TrainTask):
             return d, {"disc": d.item()}
         est, loss, metrics = self._reconstruction(model["codec"], batch)
         if gan:
-            fake_out = model["disc"](est)
-            with torch.no_grad():
-                real_out = model["disc"](batch)
-            adv = generator_adversarial_loss(fake_out.logits)
-            fm = feature_matching_loss(real_out.features, fake_out.features)
+            adv, fm = adversarial_terms(model["disc"], batch, est)
             loss = loss + self.losses.adv * adv + self.losses.feature * fm
             metrics |= {"adv": adv.item(), "fm": fm.item()}
         return loss, metrics

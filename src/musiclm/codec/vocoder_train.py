@@ -18,18 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from musiclm.codec.discriminator import (
-    VocoderDiscriminator,
-    discriminator_loss,
-    feature_matching_loss,
-    generator_adversarial_loss,
-)
+from musiclm.codec.discriminator import VocoderDiscriminator, discriminator_loss
 from musiclm.codec.losses import MelLoss, MultiResolutionSTFTLoss, spectral_convergence
 from musiclm.codec.model import Codec
+from musiclm.codec.train import AudioCropTask, adversarial_terms
 from musiclm.codec.vocoder import Vocoder, VocoderConfig
-from musiclm.data.dataset import ClipDataset
 from musiclm.errors import UserError
-from musiclm.training import TrainConfig, TrainTask
+from musiclm.training import TrainConfig
 from musiclm.training.task import adamw
 
 MIN_LEVELS = 4  # the coarse levels: the fewest a piece is ever decoded from
@@ -51,7 +46,7 @@ class VocoderLossConfig:
     crop_seconds: float = 1.0
 
 
-class VocoderTask(TrainTask):
+class VocoderTask(AudioCropTask):
     """Crops of a corpus -> the frozen codec's decoded log |X| -> the vocoder -> losses."""
 
     def __init__(
@@ -86,21 +81,6 @@ class VocoderTask(TrainTask):
             raise UserError(f"the crop must be whole codec frames ({hop_s * 1000:g} ms)")
         self.mel = MelLoss(c.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
         self.stft = MultiResolutionSTFTLoss()
-
-    def _dataset(self, manifest, train: bool) -> ClipDataset:
-        return ClipDataset(
-            manifest, sample_rate=self.config.sample_rate, seconds=self.losses.crop_seconds,
-            random_crop=train, seed=self.seed,
-        )  # fmt: skip
-
-    def train_dataset(self) -> ClipDataset:
-        return self._dataset(self.data, True)
-
-    def val_dataset(self) -> ClipDataset | None:
-        return self._dataset(self.val, False) if self.val else None
-
-    def collate(self, items: list[dict[str, Any]]) -> torch.Tensor:
-        return torch.stack([it["audio"] for it in items])
 
     def model_config(self) -> dict[str, Any]:
         return {"vocoder": self.config.to_dict(), "losses": asdict(self.losses),
@@ -140,11 +120,7 @@ class VocoderTask(TrainTask):
         loss = self.losses.mel * mel + self.losses.stft * stft.total
         metrics = {"mel": mel.item(), "sc": stft.sc.item(), "mag": stft.mag.item()}
         if gan:
-            fake_out = model["disc"](est)
-            with torch.no_grad():
-                real_out = model["disc"](batch)
-            adv = generator_adversarial_loss(fake_out.logits)
-            fm = feature_matching_loss(real_out.features, fake_out.features)
+            adv, fm = adversarial_terms(model["disc"], batch, est)
             loss = loss + self.losses.adv * adv + self.losses.feature * fm
             metrics |= {"adv": adv.item(), "fm": fm.item()}
         return loss, metrics
