@@ -1,13 +1,14 @@
 """Candidate (b) of codec v2: a small learned vocoder after the v2 decoder (docs/codec.md).
 
 Why: fast Griffin-Lim finds *a* phase consistent with the decoded magnitudes, not the
-original's, and 8 iterations leave some smearing; a GAN vocoder (HiFi-GAN, Vocos) learns
-phase from data. This one is Vocos-shaped (arXiv 2306.00814: ConvNeXt blocks at the frame
-rate, an inverse-STFT head, so it costs little per second) and starts where the
-phase-locked start leaves off: its head is zero at initialisation, so before training it
-plays the decoded magnitudes with :func:`musiclm.codec.phase.peak_phase` and no
-Griffin-Lim iteration, and training learns corrections to magnitude and phase
-(:mod:`musiclm.codec.vocoder_train`, multi-period + multi-resolution discriminators).
+original's, in 8 passes of STFT and inverse STFT; a GAN vocoder (HiFi-GAN, Vocos) learns
+phase, and corrections to the magnitudes, from data, in one pass. This one is
+Vocos-shaped (arXiv 2306.00814: ConvNeXt blocks at the frame rate, an inverse-STFT head,
+so it costs little per second) and starts where the phase-locked start leaves off: its
+head is zero at initialisation, so before training it plays the decoded magnitudes with
+:func:`musiclm.codec.phase.peak_phase` and no Griffin-Lim iteration, and training learns
+the corrections (:mod:`musiclm.codec.vocoder_train`, multi-period + multi-resolution
+discriminators).
 
 The codes, the codec and its version are untouched: the vocoder reads the frozen v2
 decoder's log |X|, so it can replace Griffin-Lim under any token the stages make.
@@ -109,7 +110,7 @@ class Vocoder(nn.Module):
 class VocodedCodec:
     """A codec whose decoding goes through a vocoder instead of Griffin-Lim: the same
     ``encode`` / ``decode`` / ``bitrate`` as :class:`musiclm.codec.model.Codec`, so the
-    codec benchmark and ``musiclm codec eval`` score both alike."""
+    codec benchmark (``benchmarks/codec_quality.py --vocoder``) scores both alike."""
 
     def __init__(self, codec, vocoder: Vocoder):
         if codec.config.family != "spectral":

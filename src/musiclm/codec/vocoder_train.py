@@ -39,9 +39,9 @@ class VocoderLossConfig:
     stft: float = 5.0
     adv: float = 1.0
     feature: float = 2.0
-    # the discriminators from the first step: with the reconstruction losses alone the
-    # vocoder fills the gaps between harmonics (chroma r 0.94 -> 0.81 in 300 steps,
-    # docs/codec.md); a positive value gives that warm-up anyway
+    # the discriminators from the first step, as HiFi-GAN: with the reconstruction losses
+    # alone the vocoder fills the gaps between harmonics (chroma r 0.94 -> 0.81 in 300
+    # steps); on this CPU the discriminators did not stop it either (docs/codec.md)
     disc_start: int = 0
     crop_seconds: float = 1.0
 
@@ -59,13 +59,8 @@ class VocoderTask(AudioCropTask):
         losses: VocoderLossConfig = VocoderLossConfig(),
         seed: int = 0,
     ):
-        self.codec_path, self.data, self.val, self.losses, self.seed = (
-            str(codec),
-            data,
-            val,
-            losses,
-            seed,
-        )
+        self.codec_path, self.data, self.val = str(codec), data, val
+        self.losses, self.seed = losses, seed
         self.codec = Codec.from_pretrained(codec).eval()
         if self.codec.config.family != "spectral":
             raise UserError(f"--codec {codec}: a vocoder is for the spectral codec (v2)")
