@@ -74,7 +74,7 @@ def main() -> None:
     for spec in args.vocoder:
         name, _, path = spec.rpartition("=")
         codecs[name or Path(path).name] = VocodedCodec(first, Vocoder.from_pretrained(path))
-    sr = next(iter(codecs.values())).sample_rate
+    sr = first.sample_rate
     with tempfile.TemporaryDirectory() as tmpdir:
         data = args.data or Path(tmpdir) / "heldout"
         if args.data is None:

@@ -183,6 +183,16 @@ class Codec(nn.Module):
         self._check_codes(codes)
         return self.decoder(self.quantizer.decode(codes.long().to(self.device)))
 
+    @torch.no_grad()
+    def batch_log_magnitude(self, codes: torch.Tensor) -> torch.Tensor:
+        """Spectral codec: codes ``(B, Q, frames)`` -> the decoder's log |X| ``(B, bins,
+        frames)``, before phase recovery (what a learned vocoder plays instead)."""
+        if self.config.family != "spectral":
+            raise UserError("only the spectral codec (v2) decodes to magnitudes")
+        codes = torch.as_tensor(codes)
+        self._check_codes(codes)
+        return self.decoder.predict(self.quantizer.decode(codes.long().to(self.device)))
+
     # -- one clip, numpy friendly ------------------------------------------------------------
 
     def encode(

@@ -136,11 +136,7 @@ class VocodedCodec:
 
     @torch.no_grad()
     def batch_decode(self, codes: Tensor) -> Tensor:
-        codes = torch.as_tensor(codes).long()
-        self.codec._check_codes(codes)
-        codes = codes.to(self.codec.device)
-        log_mag = self.codec.decoder.predict(self.codec.quantizer.decode(codes))
-        return self.vocoder(log_mag)
+        return self.vocoder(self.codec.batch_log_magnitude(codes))
 
     def decode(self, codes) -> np.ndarray:
         codes = torch.as_tensor(np.asarray(codes))

@@ -76,6 +76,7 @@ class VocoderTask(AudioCropTask):
             raise UserError(f"the crop must be whole codec frames ({hop_s * 1000:g} ms)")
         self.mel = MelLoss(c.sample_rate, n_ffts=(512, 1024, 2048), n_mels=(40, 80, 128))
         self.stft = MultiResolutionSTFTLoss()
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None  # (batch, its log |X|)
 
     def model_config(self) -> dict[str, Any]:
         return {"vocoder": self.config.to_dict(), "losses": asdict(self.losses),
@@ -93,12 +94,18 @@ class VocoderTask(AudioCropTask):
     @torch.no_grad()
     def decoded(self, audio: torch.Tensor, levels: int | None = None) -> torch.Tensor:
         """The frozen codec's decoded log |X| of a batch of crops, at ``levels`` levels
-        (None: a random number from :data:`MIN_LEVELS` to all)."""
-        codec = self.codec.to(audio.device)
-        if levels is None:
+        (None: a random number from :data:`MIN_LEVELS` to all, drawn once per batch: the
+        discriminator's and the vocoder's loss of one step share it)."""
+        if levels is None and self._last is not None and self._last[0] is audio:
+            return self._last[1]
+        codec = self.codec if self.codec.device == audio.device else self.codec.to(audio.device)
+        drawn = levels is None
+        if drawn:
             levels = int(torch.randint(min(MIN_LEVELS, codec.levels), codec.levels + 1, (1,)))
-        codes = codec.batch_encode(audio, levels)
-        return codec.decoder.predict(codec.quantizer.decode(codes))
+        log_mag = codec.batch_log_magnitude(codec.batch_encode(audio, levels))
+        if drawn:
+            self._last = (audio, log_mag)
+        return log_mag
 
     def loss(self, model, batch: torch.Tensor, step: int, optimizer: str = "vocoder"):
         gan = step >= self.losses.disc_start
